@@ -1,0 +1,53 @@
+# The two set-up commands are `make run` and `make test`; everything else is a helper.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: install run test test-fast serve lint format bench lock clean
+
+$(STAMP): requirements.lock
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## make run: the app on SQLite with demo data, served on http://127.0.0.1:8000
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	@echo "Open http://127.0.0.1:8000 and log in with one of the logins above."
+	$(PY) manage.py runserver 127.0.0.1:8000
+
+## make test: the whole suite (throwaway PostgreSQL when available, browser tests in Chromium)
+test: install
+	scripts/with_postgres.sh $(PY) -m pytest $(PYTEST_ARGS)
+
+## make serve: production settings under gunicorn + WhiteNoise (needs SECRET_KEY, ALLOWED_HOSTS)
+serve: install
+	DJANGO_PRODUCTION=1 $(PY) manage.py collectstatic --noinput -v0
+	DJANGO_PRODUCTION=1 $(PY) manage.py migrate --noinput
+	DJANGO_PRODUCTION=1 $(VENV)/bin/gunicorn config.wsgi --bind $${BIND:-127.0.0.1:8000} --workers $${WORKERS:-3} --access-logfile -
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+## make bench: benchmarks on a throwaway PostgreSQL, figures into docs/benchmarks.md
+bench: install
+	scripts/with_postgres.sh $(PY) manage.py bench
+
+## make lock: re-resolve requirements.lock from pyproject.toml's ranges
+lock:
+	rm -rf /tmp/shop-lock-venv && python3 -m venv /tmp/shop-lock-venv
+	/tmp/shop-lock-venv/bin/pip install --quiet ".[dev]"
+	/tmp/shop-lock-venv/bin/pip freeze --exclude repairshop-billing > requirements.lock
+
+clean:
+	rm -rf $(VENV) staticfiles db.sqlite3

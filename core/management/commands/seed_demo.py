@@ -1,0 +1,386 @@
+"""Load a realistic demo shop once, and make sure one login per role exists.
+
+Running it again leaves the data as it is (it only re-checks the logins), so
+`make run` can call it every time.
+"""
+
+import random
+from datetime import timedelta
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from billing_agents.models import BillingAgent, InvoiceMethod
+from core.roles import BILLING, FRONT_DESK, MANAGER
+from customers.models import Customer
+from tickets.models import (
+    Location,
+    PaymentKind,
+    PaymentMethod,
+    Ticket,
+    TicketItem,
+    TicketPayment,
+)
+from tickets.transitions import INVOICING, Kind, Status
+
+DEMO_PASSWORD = "demo-pass-2026"
+DEMO_USERS = [
+    ("frontdesk", "Frankie", "Desk", FRONT_DESK),
+    ("billing", "Bailey", "Clerk", BILLING),
+    ("manager", "Morgan", "Boss", MANAGER),
+]
+
+LOCATIONS = [("Downtown", "8.875"), ("Northgate Mall", "8.250"), ("Airport Kiosk", "7.500")]
+AGENTS = [
+    "Lakeside School District",
+    "Harbor Insurance Group",
+    "Summit Property Management",
+    "Northwind Logistics",
+    "Greenfield University",
+    "Bayview Medical Center",
+    "Crescent Realty Partners",
+    "Pioneer Staffing Services",
+    "Riverside County Transit",
+    "Atlas Mutual Assurance",
+    "Oakridge Senior Living",
+    "Metro Courier Co-op",
+]
+FIRST = [
+    "James",
+    "Mary",
+    "Robert",
+    "Patricia",
+    "John",
+    "Jennifer",
+    "Michael",
+    "Linda",
+    "David",
+    "Elizabeth",
+    "William",
+    "Barbara",
+    "Richard",
+    "Susan",
+    "Joseph",
+    "Jessica",
+    "Thomas",
+    "Sarah",
+    "Carlos",
+    "Karen",
+    "Daniel",
+    "Nancy",
+    "Matthew",
+    "Lisa",
+    "Anthony",
+    "Priya",
+    "Mark",
+    "Aisha",
+    "Wei",
+    "Sofia",
+    "Kenji",
+    "Olivia",
+    "Diego",
+    "Fatima",
+    "Liam",
+    "Noah",
+]
+LAST = [
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Garcia",
+    "Miller",
+    "Davis",
+    "Rodriguez",
+    "Martinez",
+    "Hernandez",
+    "Lopez",
+    "Gonzalez",
+    "Wilson",
+    "Anderson",
+    "Thomas",
+    "Taylor",
+    "Moore",
+    "Jackson",
+    "Martin",
+    "Lee",
+    "Perez",
+    "Thompson",
+    "White",
+    "Harris",
+    "Nguyen",
+    "Patel",
+    "Kim",
+    "Chen",
+    "Okafor",
+    "Schmidt",
+    "Rossi",
+    "Kowalski",
+    "Silva",
+    "Tanaka",
+]
+DEVICES = [
+    "iPhone 14 Pro",
+    "iPhone 12",
+    "Samsung Galaxy S23",
+    "Google Pixel 8",
+    "iPad Air (5th gen)",
+    'MacBook Pro 14"',
+    "Dell XPS 13",
+    "Lenovo ThinkPad T14",
+    "Nintendo Switch OLED",
+    "PlayStation 5",
+    "Xbox Series X",
+    "HP Pavilion 15",
+    "Samsung Galaxy Tab S8",
+]
+PROBLEMS = [
+    "Cracked screen after a drop",
+    "Battery drains within two hours",
+    "Will not power on",
+    "Charging port loose",
+    "Liquid damage (coffee)",
+    "HDMI port no signal",
+    "Keyboard keys sticking",
+    "Overheating and fan noise",
+    "Joy-Con drift",
+    "Back glass shattered",
+]
+REPAIR_ITEMS = [
+    ("Screen replacement", "129.00", True),
+    ("Battery replacement", "79.00", True),
+    ("Charging port repair", "59.00", True),
+    ("Diagnostic labour (1 hr)", "45.00", False),
+    ("Logic board micro-soldering", "189.00", False),
+    ("Keyboard replacement", "99.00", True),
+    ("Thermal paste & cleaning", "49.00", False),
+    ("HDMI port replacement", "119.00", True),
+]
+SALE_ITEMS = [
+    ("Tempered glass protector", "19.99", True),
+    ("USB-C fast charger 30W", "29.99", True),
+    ("Phone case (rugged)", "24.50", True),
+    ("Lightning cable 2m", "14.99", True),
+    ("Wireless earbuds", "59.00", True),
+    ("Setup & data transfer", "35.00", False),
+]
+
+REPAIR_PATH = [
+    Status.NEW,
+    Status.IN_DIAGNOSIS,
+    Status.PENDING_APPROVAL,
+    Status.IN_REPAIR,
+    Status.PENDING_NOTIFICATION,
+    Status.READY_FOR_PICKUP,
+]
+
+
+class Command(BaseCommand):
+    help = "Load demo data once (locations, agents, customers, tickets) and print demo logins."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--seed", type=int, default=2026)
+
+    def handle(self, *args, seed: int, **options):
+        self.ensure_users()
+        if Location.objects.exists():
+            self.stdout.write("Demo data already loaded; left as it is.")
+        else:
+            with transaction.atomic():
+                self.load(random.Random(seed))
+        self.print_logins()
+
+    def ensure_users(self) -> None:
+        User = get_user_model()
+        for username, first, last, role in DEMO_USERS:
+            user, created = User.objects.get_or_create(
+                username=username,
+                defaults={
+                    "first_name": first,
+                    "last_name": last,
+                    "email": f"{username}@shop.example",
+                },
+            )
+            if created:
+                user.set_password(DEMO_PASSWORD)
+                user.save()
+            user.groups.add(Group.objects.get(name=role))
+
+    def print_logins(self) -> None:
+        self.stdout.write(self.style.SUCCESS(f"Demo logins (password for each: {DEMO_PASSWORD})"))
+        for username, _, _, role in DEMO_USERS:
+            self.stdout.write(f"  {username:<10} {role}")
+
+    def load(self, rng: random.Random) -> None:
+        clerk = get_user_model().objects.get(username="frontdesk")
+        billing = get_user_model().objects.get(username="billing")
+        locations = [
+            Location.objects.create(name=name, tax_rate_percent=Decimal(rate))
+            for name, rate in LOCATIONS
+        ]
+        agents = []
+        for i, company in enumerate(AGENTS):
+            first, last = rng.choice(FIRST), rng.choice(LAST)
+            domain = company.lower().replace(" ", "").replace("-", "")[:18]
+            agents.append(
+                BillingAgent.objects.create(
+                    company_name=company,
+                    contact_first_name=first,
+                    contact_last_name=last,
+                    phone=f"(555) {200 + i:03d}-{rng.randint(1000, 9999)}",
+                    email=f"ap@{domain}.example",
+                    address_line1=f"{rng.randint(10, 9999)} {rng.choice(LAST)} Avenue",
+                    city=rng.choice(["Springfield", "Riverton", "Lakewood", "Fairview"]),
+                    state=rng.choice(["CA", "NY", "TX", "WA", "IL"]),
+                    postal_code=f"{rng.randint(10000, 99999)}",
+                    credit_limit=rng.choice([None, Decimal("5000.00"), Decimal("15000.00")]),
+                    net_terms_days=rng.choice([15, 30, 45, 60]),
+                    invoice_method=rng.choice(list(InvoiceMethod)),
+                )
+            )
+        agents[-1].deactivate()
+        customers = []
+        for i in range(100):
+            first, last = rng.choice(FIRST), rng.choice(LAST)
+            agent = rng.choice(agents[:-1]) if rng.random() < 0.6 else None
+            direct = agent is None and rng.random() < 0.3
+            customers.append(
+                Customer.objects.create(
+                    first_name=first,
+                    last_name=last,
+                    company_name=rng.choice(["", "", "", "Acme Plumbing", "Blue Sky Cafe"]),
+                    email=f"{first}.{last}{i}@mail.example".lower(),
+                    phone=f"(555) {rng.randint(300, 999)}-{rng.randint(1000, 9999)}",
+                    address_line1=f"{rng.randint(1, 999)} {rng.choice(LAST)} Street",
+                    city=rng.choice(["Springfield", "Riverton", "Lakewood"]),
+                    state="CA",
+                    postal_code=f"9{rng.randint(1000, 9999)}",
+                    billing_agent=agent,
+                    net_terms_days=30 if direct else None,
+                    billing_cycle_days=30 if direct else None,
+                    prefers_batch_invoices=direct and rng.random() < 0.5,
+                )
+            )
+        now = timezone.now()
+        for n in range(420):
+            kind = Kind.REPAIR if rng.random() < 0.7 else Kind.QUICK_SALE
+            customer = rng.choice(customers) if rng.random() < 0.92 else None
+            ticket = Ticket.objects.create(
+                kind=kind,
+                status=Status.NEW if kind == Kind.REPAIR else Status.OPEN,
+                location=rng.choice(locations),
+                customer=customer,
+                billing_agent=customer.billing_agent if customer else None,
+                device=rng.choice(DEVICES) if kind == Kind.REPAIR else "",
+                problem_description=rng.choice(PROBLEMS) if kind == Kind.REPAIR else "",
+                created_by=clerk,
+            )
+            catalogue = REPAIR_ITEMS if kind == Kind.REPAIR else SALE_ITEMS
+            for description, price, taxable in rng.sample(catalogue, rng.randint(1, 3)):
+                TicketItem.objects.create(
+                    ticket=ticket,
+                    description=description,
+                    quantity=Decimal(rng.choice([1, 1, 1, 2])),
+                    unit_price=Decimal(price),
+                    taxable=taxable,
+                )
+            if rng.random() < 0.25:
+                ticket.discount_type, ticket.discount_value = rng.choice(
+                    [
+                        ("percent", Decimal("10")),
+                        ("amount", Decimal("15.00")),
+                        ("percent", Decimal("5")),
+                    ]
+                )
+                ticket.save(update_fields=["discount_type", "discount_value"])
+            totals = ticket.recalculate_totals()
+            if kind == Kind.REPAIR and rng.random() < 0.4:
+                deposit = (totals.total * Decimal("0.3")).quantize(Decimal("0.01"))
+                if deposit > 0:
+                    TicketPayment.objects.create(
+                        ticket=ticket,
+                        kind=PaymentKind.DEPOSIT,
+                        amount=deposit,
+                        method=rng.choice([PaymentMethod.CASH, PaymentMethod.CARD]),
+                        received_by=clerk,
+                    )
+                    ticket.recalculate_totals()
+            self.walk(ticket, rng, clerk, n)
+            created = now - timedelta(days=rng.randint(0, 120), minutes=rng.randint(0, 600))
+            Ticket.objects.filter(pk=ticket.pk).update(created_at=created)
+        self.invoice_some(agents, billing, rng)
+
+    def walk(self, ticket: Ticket, rng: random.Random, clerk, n: int) -> None:
+        """Move a new ticket along the workflow to a status chosen so every status occurs."""
+        if ticket.kind == Kind.REPAIR:
+            targets = [
+                *REPAIR_PATH,
+                Status.ON_HOLD,
+                Status.WAITING_FOR_PAYMENT,
+                Status.CLOSED,
+                Status.CANCELLED,
+            ]
+        else:
+            targets = [Status.OPEN, Status.WAITING_FOR_PAYMENT, Status.CLOSED, Status.CANCELLED]
+        goal = targets[n % len(targets)]
+        if goal == Status.WAITING_FOR_PAYMENT and ticket.customer is None:
+            goal = targets[0]
+        if goal == Status.CANCELLED:
+            if ticket.amount_paid == 0:
+                ticket.transition_to(Status.CANCELLED, by=clerk)
+            return
+        if ticket.kind == Kind.REPAIR:
+            path = {
+                Status.ON_HOLD: [Status.IN_DIAGNOSIS, Status.ON_HOLD],
+                Status.WAITING_FOR_PAYMENT: [
+                    Status.IN_REPAIR,
+                    Status.READY_FOR_PICKUP,
+                    Status.WAITING_FOR_PAYMENT,
+                ],
+                Status.CLOSED: [Status.IN_REPAIR, Status.READY_FOR_PICKUP, Status.CLOSED],
+            }.get(goal, REPAIR_PATH[1 : REPAIR_PATH.index(goal) + 1] if goal in REPAIR_PATH else [])
+        else:
+            path = {
+                Status.WAITING_FOR_PAYMENT: [Status.WAITING_FOR_PAYMENT],
+                Status.CLOSED: [Status.CLOSED],
+            }.get(goal, [])
+        for status in path:
+            if status == Status.CLOSED and ticket.balance_due > 0:
+                TicketPayment.objects.create(
+                    ticket=ticket,
+                    kind=PaymentKind.DEPOSIT,
+                    amount=ticket.balance_due,
+                    method=PaymentMethod.CARD,
+                    received_by=clerk,
+                    reference="Paid at pickup",
+                )
+                ticket.recalculate_totals()
+            ticket.transition_to(status, by=clerk, override_credit_limit=True)
+
+    def invoice_some(self, agents, user, rng: random.Random) -> None:
+        """Put a few agents' Waiting-for-Payment tickets on invoices."""
+        from invoicing.models import Invoice, InvoiceLine
+
+        today = timezone.localdate()
+        for agent in agents[:5]:
+            tickets = list(Ticket.objects.waiting_for_payment().filter(billing_agent=agent)[:3])
+            if not tickets:
+                continue
+            issued = today - timedelta(days=rng.choice([5, 20, 50]))
+            invoice = Invoice.objects.create(
+                billing_agent=agent,
+                issue_date=issued,
+                due_date=issued + timedelta(days=agent.net_terms_days),
+                total=sum(t.balance_due for t in tickets),
+                created_by=user,
+            )
+            for ticket in tickets:
+                InvoiceLine.objects.create(
+                    invoice=invoice, ticket=ticket, amount=ticket.balance_due
+                )
+                ticket.transition_to(Status.INVOICED, by=user, via=INVOICING)

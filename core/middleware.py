@@ -1,0 +1,61 @@
+import json
+from collections.abc import Callable
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import Resolver404, resolve
+
+from core.plans import BILLING_NAMESPACES, PLAN_REQUIRED_MESSAGE, billing_enabled
+
+
+class PlanGateMiddleware:
+    """Answers 403 for billing-agent and invoicing URLs when the plan does not include them."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not billing_enabled() and request.user.is_authenticated:
+            try:
+                match = resolve(request.path_info)
+            except Resolver404:
+                match = None
+            if match and BILLING_NAMESPACES.intersection(match.namespaces):
+                response = TemplateResponse(
+                    request,
+                    "403.html",
+                    {"reason": PLAN_REQUIRED_MESSAGE, "plan_gate": True},
+                    status=403,
+                )
+                return response.render()
+        return self.get_response(request)
+
+
+class HtmxMessagesMiddleware:
+    """Hands Django messages to the toast script on htmx responses via the HX-Trigger header.
+
+    A full page renders its messages into the toast area itself; an htmx swap does not
+    re-render base.html, so the messages travel in a header instead.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not getattr(request, "htmx", False) or "HX-Redirect" in response:
+            return response
+        if 300 <= response.status_code < 400:
+            return response
+        pending = [{"message": str(m), "tags": m.tags} for m in messages.get_messages(request)]
+        if pending:
+            trigger = {}
+            if response.get("HX-Trigger"):
+                try:
+                    trigger = json.loads(response["HX-Trigger"])
+                except ValueError:
+                    trigger = {response["HX-Trigger"]: True}
+            trigger["messages"] = {"items": pending}
+            response["HX-Trigger"] = json.dumps(trigger)
+        return response

@@ -1,0 +1,20 @@
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.views.decorators.http import require_GET
+
+from core import dashboard as figures
+from core.plans import billing_enabled
+
+
+@require_GET
+def dashboard(request: HttpRequest) -> TemplateResponse:
+    wfp_count, wfp_due = figures.waiting_for_payment()
+    context = {
+        "by_status": figures.open_tickets_by_status(),
+        "wfp_count": wfp_count,
+        "wfp_due": wfp_due,
+        "invoices": figures.invoice_figures()
+        if billing_enabled() and request.user.has_perm("invoicing.view_invoice")
+        else None,
+    }
+    return TemplateResponse(request, "core/dashboard.html", context)

@@ -1,0 +1,311 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from core.money import ZERO
+from tickets.models import PaymentMethod
+
+MONEY = {"max_digits": 12, "decimal_places": 2}
+
+# Exactly one of the two payer columns is set: a billing agent or a direct-billed customer.
+ONE_PAYER = Q(billing_agent__isnull=False, customer__isnull=True) | Q(
+    billing_agent__isnull=True, customer__isnull=False
+)
+
+
+class PayerMixin(models.Model):
+    """The payer of an invoice or the owner of a credit ledger row."""
+
+    billing_agent = models.ForeignKey(
+        "billing_agents.BillingAgent",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    customer = models.ForeignKey(
+        "customers.Customer",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        abstract = True
+
+    @property
+    def payer(self):
+        return self.billing_agent or self.customer
+
+
+class InvoiceStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    PAID = "paid", "Paid"
+    DELETED = "deleted", "Deleted"
+
+
+class InvoiceQuerySet(models.QuerySet):
+    def live(self) -> "InvoiceQuerySet":
+        return self.exclude(status=InvoiceStatus.DELETED)
+
+    def unpaid(self) -> "InvoiceQuerySet":
+        return self.filter(status=InvoiceStatus.OPEN)
+
+    def overdue(self, today=None) -> "InvoiceQuerySet":
+        return self.unpaid().filter(due_date__lt=today or timezone.localdate())
+
+
+class Invoice(PayerMixin):
+    """A bill to one payer for one or more Waiting-for-Payment tickets."""
+
+    billing_agent = models.ForeignKey(
+        "billing_agents.BillingAgent",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="invoices",
+    )
+    customer = models.ForeignKey(
+        "customers.Customer",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="invoices",
+    )
+    issue_date = models.DateField(default=timezone.localdate)
+    due_date = models.DateField()
+    total = models.DecimalField(**MONEY, default=ZERO)
+    amount_paid = models.DecimalField(**MONEY, default=ZERO)
+    status = models.CharField(
+        max_length=10, choices=InvoiceStatus.choices, default=InvoiceStatus.OPEN, db_index=True
+    )
+    sent_at = models.DateTimeField(null=True, blank=True)
+    sent_to = models.EmailField(blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+    objects = InvoiceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-issue_date", "-id"]
+        permissions = [("adjust_credit", "Can add manual credit adjustments")]
+        constraints = [
+            models.CheckConstraint(condition=ONE_PAYER, name="invoice_exactly_one_payer"),
+            models.CheckConstraint(
+                condition=Q(total__gte=0) & Q(amount_paid__gte=0) & Q(amount_paid__lte=F("total")),
+                name="invoice_paid_within_total",
+            ),
+            models.CheckConstraint(
+                condition=Q(due_date__gte=F("issue_date")), name="invoice_due_after_issue"
+            ),
+            models.CheckConstraint(
+                condition=Q(status=InvoiceStatus.DELETED, deleted_at__isnull=False)
+                | (~Q(status=InvoiceStatus.DELETED) & Q(deleted_at__isnull=True)),
+                name="invoice_deleted_at_matches_status",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["billing_agent", "status"]),
+            models.Index(fields=["customer", "status"]),
+            models.Index(fields=["status", "due_date"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"Invoice {self.number}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("invoicing:invoice_detail", args=[self.pk])
+
+    @property
+    def number(self) -> str:
+        return f"INV-{self.pk:06d}" if self.pk else "INV-new"
+
+    @property
+    def balance(self):
+        return self.total - self.amount_paid
+
+    @property
+    def is_live(self) -> bool:
+        return self.status != InvoiceStatus.DELETED
+
+    @property
+    def display_status(self) -> str:
+        """open, partially paid, paid, overdue or deleted, as the list shows it."""
+        if self.status == InvoiceStatus.DELETED:
+            return "deleted"
+        if self.status == InvoiceStatus.PAID:
+            return "paid"
+        if self.due_date < timezone.localdate():
+            return "overdue"
+        if self.amount_paid > 0:
+            return "partially paid"
+        return "open"
+
+
+class InvoiceLine(models.Model):
+    """One ticket on an invoice; `amount` is the ticket's balance due when it was invoiced."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="lines")
+    ticket = models.ForeignKey(
+        "tickets.Ticket", on_delete=models.PROTECT, related_name="invoice_lines"
+    )
+    amount = models.DecimalField(**MONEY)
+    amount_paid = models.DecimalField(**MONEY, default=ZERO)
+    # Mirrors invoice.status != deleted so a partial unique index can see it.
+    is_live = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["ticket__created_at", "ticket_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticket"], condition=Q(is_live=True), name="ticket_on_one_live_invoice"
+            ),
+            models.UniqueConstraint(fields=["invoice", "ticket"], name="invoice_line_unique"),
+            models.CheckConstraint(
+                condition=Q(amount__gte=0)
+                & Q(amount_paid__gte=0)
+                & Q(amount_paid__lte=F("amount")),
+                name="invoice_line_paid_within_amount",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.invoice.number} / {self.ticket.number}"
+
+    @property
+    def balance(self):
+        return self.amount - self.amount_paid
+
+
+class Remittance(PayerMixin):
+    """A payment received from the payer against one invoice."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="remittances")
+    amount = models.DecimalField(**MONEY)
+    method = models.CharField(max_length=20, choices=PaymentMethod.choices)
+    reference = models.CharField(max_length=100, blank=True)
+    received_on = models.DateField(default=timezone.localdate)
+    # One token per rendered form: a second identical POST hits the unique index.
+    idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["received_on", "id"]
+        constraints = [
+            models.CheckConstraint(condition=ONE_PAYER, name="remittance_exactly_one_payer"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="remittance_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_method_display()} {self.amount} for {self.invoice.number}"
+
+
+class RemittanceAllocation(models.Model):
+    """The share of a remittance applied to one invoice line, as a ticket payment."""
+
+    remittance = models.ForeignKey(Remittance, on_delete=models.PROTECT, related_name="allocations")
+    invoice_line = models.ForeignKey(
+        InvoiceLine, on_delete=models.PROTECT, related_name="allocations"
+    )
+    payment = models.OneToOneField(
+        "tickets.TicketPayment", on_delete=models.PROTECT, related_name="allocation"
+    )
+    amount = models.DecimalField(**MONEY)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="allocation_amount_positive"),
+            models.UniqueConstraint(
+                fields=["remittance", "invoice_line"], name="allocation_once_per_line"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} to {self.invoice_line}"
+
+
+class CreditKind(models.TextChoices):
+    OVERPAYMENT = "overpayment", "Overpayment"
+    CREDIT_APPLIED = "credit_applied", "Credit applied"
+    ADJUSTMENT = "adjustment", "Manual adjustment"
+    REVERSAL = "reversal", "Reversal"
+
+
+class CreditTransaction(PayerMixin):
+    """One append-only row of a payer's credit ledger; balance = sum of amounts.
+
+    `balance_after` is written under a row lock on the payer, and the database refuses a
+    negative one, so the ledger can never go below zero.
+    """
+
+    billing_agent = models.ForeignKey(
+        "billing_agents.BillingAgent",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="credit_transactions",
+    )
+    customer = models.ForeignKey(
+        "customers.Customer",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="credit_transactions",
+    )
+    kind = models.CharField(max_length=20, choices=CreditKind.choices)
+    amount = models.DecimalField(**MONEY)
+    balance_after = models.DecimalField(**MONEY)
+    reason = models.CharField(max_length=300, blank=True)
+    remittance = models.ForeignKey(
+        Remittance,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="credit_transactions",
+    )
+    reverses = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversed_by"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=ONE_PAYER, name="credit_exactly_one_payer"),
+            models.CheckConstraint(condition=~Q(amount=0), name="credit_amount_not_zero"),
+            models.CheckConstraint(
+                condition=Q(balance_after__gte=0), name="credit_balance_never_negative"
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind=CreditKind.ADJUSTMENT) | ~Q(reason=""),
+                name="credit_adjustment_has_reason",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["billing_agent", "created_at"]),
+            models.Index(fields=["customer", "created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount}"

@@ -1,0 +1,143 @@
+"""factory-boy factories for every domain model.
+
+Tickets built here get their stored totals from `Ticket.recalculate_totals`, the same
+function the app uses, so a factory never produces figures the app could not.
+"""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from billing_agents.models import BillingAgent
+from customers.models import Customer
+from invoicing.models import CreditTransaction, Invoice, InvoiceLine
+from tickets.models import Location, PaymentKind, PaymentMethod, Ticket, TicketItem, TicketPayment
+from tickets.transitions import Kind, Status
+
+PASSWORD = "correct-horse-battery"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ["username"]
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@shop.example")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def role(self, create, extracted, **kwargs):
+        """UserFactory(role="Manager") puts the user in that group."""
+        if create and extracted:
+            self.groups.add(Group.objects.get(name=extracted))
+        if create:
+            self.save()
+
+
+class LocationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Location
+        django_get_or_create = ["name"]
+
+    name = factory.Sequence(lambda n: f"Store {n}")
+    tax_rate_percent = Decimal("8.250")
+
+
+class BillingAgentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = BillingAgent
+
+    company_name = factory.Faker("company")
+    contact_first_name = factory.Faker("first_name")
+    contact_last_name = factory.Faker("last_name")
+    phone = factory.Sequence(lambda n: f"555-01{n % 100:02d}-{n:04d}")
+    email = factory.Sequence(lambda n: f"accounts{n}@agent.example")
+    city = factory.Faker("city")
+    net_terms_days = 30
+
+    class Params:
+        inactive = factory.Trait(is_active=False, deactivated_at=factory.LazyFunction(timezone.now))
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Customer
+
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    email = factory.Sequence(lambda n: f"customer{n}@mail.example")
+    phone = factory.Sequence(lambda n: f"555-02{n % 100:02d}-{n:04d}")
+
+
+class TicketFactory(factory.django.DjangoModelFactory):
+    """A ticket; pass items=[(description, qty, price, taxable), ...] and deposits=[amount]."""
+
+    class Meta:
+        model = Ticket
+        skip_postgeneration_save = True
+
+    kind = Kind.REPAIR
+    status = factory.LazyAttribute(lambda t: Status.NEW if t.kind == Kind.REPAIR else Status.OPEN)
+    location = factory.SubFactory(LocationFactory)
+    device = factory.LazyAttribute(lambda t: "iPhone 13" if t.kind == Kind.REPAIR else "")
+
+    @factory.post_generation
+    def items(self, create, extracted, **kwargs):
+        for description, quantity, price, taxable in extracted or []:
+            TicketItem.objects.create(
+                ticket=self,
+                description=description,
+                quantity=Decimal(str(quantity)),
+                unit_price=Decimal(str(price)),
+                taxable=taxable,
+            )
+        self.recalculate_totals()
+
+    @factory.post_generation
+    def deposits(self, create, extracted, **kwargs):
+        for amount in extracted or []:
+            TicketPayment.objects.create(
+                ticket=self,
+                kind=PaymentKind.DEPOSIT,
+                amount=Decimal(str(amount)),
+                method=PaymentMethod.CASH,
+            )
+        if extracted:
+            self.recalculate_totals()
+
+
+class InvoiceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Invoice
+
+    billing_agent = factory.SubFactory(BillingAgentFactory)
+    issue_date = factory.LazyFunction(timezone.localdate)
+    due_date = factory.LazyAttribute(lambda i: i.issue_date + timedelta(days=30))
+
+
+class InvoiceLineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = InvoiceLine
+
+    invoice = factory.SubFactory(InvoiceFactory)
+    ticket = factory.SubFactory(TicketFactory)
+    amount = factory.LazyAttribute(lambda line: line.ticket.balance_due)
+
+
+class CreditTransactionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CreditTransaction
+
+    billing_agent = factory.SubFactory(BillingAgentFactory)
+    kind = "adjustment"
+    amount = Decimal("10.00")
+    balance_after = Decimal("10.00")
+    reason = "Goodwill credit"

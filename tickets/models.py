@@ -1,0 +1,423 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q, Sum
+from django.urls import reverse
+from simple_history.models import HistoricalRecords
+
+from core.errors import DomainError
+from core.money import ZERO
+from tickets.totals import AMOUNT, PERCENT, Line, Totals, compute_totals
+from tickets.transitions import (
+    FINAL_STATUSES,
+    INVOICING,
+    LOCKED_STATUSES,
+    STAFF,
+    TRANSITIONS,
+    Kind,
+    Status,
+)
+
+MONEY = {"max_digits": 12, "decimal_places": 2}
+
+
+class InvalidTransition(DomainError):
+    """The ticket cannot move to the requested status now."""
+
+
+class TicketLocked(DomainError):
+    """The ticket is invoiced, closed or cancelled and cannot be edited."""
+
+
+class CreditLimitExceeded(DomainError):
+    """The move would take the billing agent past its credit limit."""
+
+    def __init__(self, message: str, *, open_balance: Decimal, credit_limit: Decimal) -> None:
+        super().__init__(message)
+        self.open_balance = open_balance
+        self.credit_limit = credit_limit
+
+
+class Location(models.Model):
+    """A shop front; its tax rate applies to the taxable lines of its tickets."""
+
+    name = models.CharField(max_length=100, unique=True)
+    tax_rate_percent = models.DecimalField(
+        "tax rate (%)",
+        max_digits=6,
+        decimal_places=3,
+        default=Decimal("0"),
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+    )
+    address = models.CharField(max_length=300, blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(tax_rate_percent__gte=0) & Q(tax_rate_percent__lte=100),
+                name="location_tax_rate_0_to_100",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DiscountType(models.TextChoices):
+    AMOUNT = AMOUNT, "Amount"
+    PERCENT = PERCENT, "Percent"
+
+
+class TicketQuerySet(models.QuerySet):
+    def open(self) -> "TicketQuerySet":
+        """Any status but Closed and Cancelled."""
+        return self.exclude(status__in=FINAL_STATUSES)
+
+    def waiting_for_payment(self) -> "TicketQuerySet":
+        return self.filter(status=Status.WAITING_FOR_PAYMENT)
+
+
+class Ticket(models.Model):
+    """A repair job or a quick sale, with its items, discount, payments and status."""
+
+    Kind = Kind
+    Status = Status
+
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.REPAIR)
+    status = models.CharField(max_length=30, choices=Status.choices, default=Status.NEW)
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="tickets")
+    customer = models.ForeignKey(
+        "customers.Customer",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="tickets",
+    )
+    billing_agent = models.ForeignKey(
+        "billing_agents.BillingAgent",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="tickets",
+    )
+    device = models.CharField(max_length=200, blank=True)
+    problem_description = models.TextField(blank=True)
+    discount_type = models.CharField(
+        max_length=10, choices=DiscountType.choices, default=DiscountType.AMOUNT
+    )
+    discount_value = models.DecimalField(**MONEY, default=ZERO)
+    # Stored figures, always written by recalculate_totals() from compute_totals().
+    subtotal = models.DecimalField(**MONEY, default=ZERO, editable=False)
+    discount_amount = models.DecimalField(**MONEY, default=ZERO, editable=False)
+    tax_amount = models.DecimalField(**MONEY, default=ZERO, editable=False)
+    total = models.DecimalField(**MONEY, default=ZERO, editable=False)
+    amount_paid = models.DecimalField(**MONEY, default=ZERO, editable=False)
+    balance_due = models.DecimalField(**MONEY, default=ZERO, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+    objects = TicketQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(billing_agent__isnull=True) | Q(customer__isnull=False),
+                name="ticket_agent_needs_customer",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind=Kind.REPAIR, status__in=list(TRANSITIONS[Kind.REPAIR]))
+                | Q(kind=Kind.QUICK_SALE, status__in=list(TRANSITIONS[Kind.QUICK_SALE])),
+                name="ticket_status_fits_kind",
+            ),
+            models.CheckConstraint(
+                condition=Q(discount_value__gte=0), name="ticket_discount_value_non_negative"
+            ),
+            models.CheckConstraint(
+                condition=~Q(discount_type=PERCENT) | Q(discount_value__lte=100),
+                name="ticket_discount_percent_at_most_100",
+            ),
+            models.CheckConstraint(
+                condition=Q(subtotal__gte=0)
+                & Q(discount_amount__gte=0)
+                & Q(discount_amount__lte=F("subtotal"))
+                & Q(tax_amount__gte=0)
+                & Q(total__gte=0)
+                & Q(amount_paid__gte=0)
+                & Q(balance_due__gte=0),
+                name="ticket_totals_non_negative",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["billing_agent", "status"]),
+            models.Index(fields=["customer", "status"]),
+            models.Index(fields=["status", "location"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"Ticket {self.number}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("tickets:ticket_detail", args=[self.pk])
+
+    @property
+    def number(self) -> str:
+        return f"T-{self.pk:06d}" if self.pk else "T-new"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in FINAL_STATUSES
+
+    @property
+    def is_locked(self) -> bool:
+        return self.status in LOCKED_STATUSES
+
+    # --- editing -----------------------------------------------------------------
+
+    def ensure_editable(self) -> None:
+        """Raise TicketLocked unless items, discount, payments and parties may change."""
+        if self.is_locked:
+            if self.status == Status.INVOICED:
+                raise TicketLocked(
+                    f"{self.number} is on an invoice and cannot be edited; "
+                    "delete the invoice first."
+                )
+            raise TicketLocked(
+                f"{self.number} is {self.get_status_display()} and cannot be edited."
+            )
+
+    def fresh_totals(self) -> Totals:
+        """Compute the money figures from the items and payments in the database."""
+        lines = [
+            Line(quantity=q, unit_price=p, taxable=t)
+            for q, p, t in self.items.values_list("quantity", "unit_price", "taxable")
+        ]
+        return compute_totals(
+            lines=lines,
+            discount_type=self.discount_type,
+            discount_value=self.discount_value,
+            tax_rate_percent=self.location.tax_rate_percent,
+            payments=self.payments.values_list("amount", flat=True),
+        )
+
+    def recalculate_totals(self) -> Totals:
+        """Store fresh totals on the ticket; call inside the transaction of every change.
+
+        Raises DomainError (and the caller's transaction rolls back) when the change
+        would leave the ticket paid beyond its total.
+        """
+        totals = self.fresh_totals()
+        if totals.discount > totals.subtotal:
+            raise DomainError(
+                f"The discount ({totals.discount}) cannot be more than the subtotal "
+                f"({totals.subtotal}).",
+                field="discount_value",
+            )
+        if totals.balance_due < 0:
+            raise DomainError(
+                f"This change would leave {self.number} paid {-totals.balance_due} more than "
+                "its total."
+            )
+        self.subtotal = totals.subtotal
+        self.discount_amount = totals.discount
+        self.tax_amount = totals.tax
+        self.total = totals.total
+        self.amount_paid = totals.amount_paid
+        self.balance_due = totals.balance_due
+        self.save(
+            update_fields=[
+                "subtotal",
+                "discount_amount",
+                "tax_amount",
+                "total",
+                "amount_paid",
+                "balance_due",
+                "updated_at",
+            ]
+        )
+        return totals
+
+    # --- status ------------------------------------------------------------------
+
+    def _moves(self, via: str) -> list[str]:
+        return [t for t, who in TRANSITIONS[self.kind].get(self.status, {}).items() if who == via]
+
+    def _refusal(self, target: str) -> str | None:
+        """Why the (table-allowed) move to `target` is refused now, or None if it may happen."""
+        label = Status(target).label
+        if target == Status.WAITING_FOR_PAYMENT and self.customer_id is None:
+            return f"Attach a customer before moving {self.number} to {label}."
+        if target == Status.CLOSED and self.balance_due > 0:
+            return (
+                f"{self.number} still has {self.balance_due} due; "
+                "take payment or invoice it before closing."
+            )
+        if target == Status.CANCELLED and self.amount_paid > 0:
+            return f"{self.number} has {self.amount_paid} paid; refund it before cancelling."
+        return None
+
+    def allowed_moves(self) -> list[str]:
+        """The staff moves that the ticket page may offer right now."""
+        return [t for t in self._moves(STAFF) if self._refusal(t) is None]
+
+    def agent_open_balance(self) -> Decimal:
+        """The billing agent's open balance: balance due over its open tickets."""
+        if self.billing_agent_id is None:
+            return ZERO
+        result = (
+            Ticket.objects.open()
+            .filter(billing_agent_id=self.billing_agent_id)
+            .aggregate(s=Sum("balance_due"))
+        )
+        return result["s"] or ZERO
+
+    def transition_to(
+        self,
+        target: str,
+        *,
+        by,
+        via: str = STAFF,
+        override_credit_limit: bool = False,
+        note: str = "",
+    ) -> "TicketStatusChange":
+        """Move the ticket to `target` if the transitions table and the rules allow it.
+
+        Raises InvalidTransition for a move the table or a rule refuses, and
+        CreditLimitExceeded when moving to Waiting for Payment would put the agent over
+        its credit limit and no override was given. The move is recorded with who made it.
+        """
+        if target not in Status.values:
+            raise InvalidTransition(f"“{target}” is not a ticket status.")
+        allowed = TRANSITIONS[self.kind].get(self.status, {})
+        label = Status(target).label
+        if allowed.get(target) != via:
+            if allowed.get(target) == INVOICING:
+                raise InvalidTransition(f"{self.number} reaches {label} only through invoicing.")
+            raise InvalidTransition(
+                f"{self.get_kind_display()} {self.number} cannot move from "
+                f"{self.get_status_display()} to {label}."
+            )
+        refusal = self._refusal(target)
+        if refusal:
+            raise InvalidTransition(refusal)
+        overridden = False
+        agent = self.billing_agent
+        if (
+            target == Status.WAITING_FOR_PAYMENT
+            and via == STAFF
+            and agent is not None
+            and agent.credit_limit is not None
+        ):
+            # The ticket is open already, so its balance is part of the agent's open balance.
+            open_balance = self.agent_open_balance()
+            if open_balance > agent.credit_limit:
+                if not override_credit_limit:
+                    raise CreditLimitExceeded(
+                        f"{agent} would owe {open_balance}, over its credit limit of "
+                        f"{agent.credit_limit}.",
+                        open_balance=open_balance,
+                        credit_limit=agent.credit_limit,
+                    )
+                overridden = True
+        source = self.status
+        self.status = target
+        self.save(update_fields=["status", "updated_at"])
+        return TicketStatusChange.objects.create(
+            ticket=self,
+            from_status=source,
+            to_status=target,
+            changed_by=by,
+            credit_limit_override=overridden,
+            note=note,
+        )
+
+
+class TicketItem(models.Model):
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="items")
+    description = models.CharField(max_length=300)
+    quantity = models.DecimalField(
+        max_digits=10, decimal_places=2, default=Decimal("1"), validators=[MinValueValidator(0)]
+    )
+    unit_price = models.DecimalField(**MONEY, validators=[MinValueValidator(0)])
+    taxable = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="item_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(unit_price__gte=0), name="item_unit_price_non_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.description
+
+    @property
+    def amount(self) -> Decimal:
+        return Line(self.quantity, self.unit_price, self.taxable).amount
+
+
+class PaymentMethod(models.TextChoices):
+    CASH = "cash", "Cash"
+    CARD = "card", "Card"
+    CHEQUE = "cheque", "Cheque"
+    ACH = "ach", "ACH"
+    ACCOUNT_CREDIT = "account_credit", "Account credit"
+
+
+class PaymentKind(models.TextChoices):
+    DEPOSIT = "deposit", "Deposit"
+    REMITTANCE = "remittance", "Invoice payment"
+
+
+class TicketPayment(models.Model):
+    """Money received against one ticket: a deposit at the counter or a remittance share."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="payments")
+    kind = models.CharField(max_length=20, choices=PaymentKind.choices, default=PaymentKind.DEPOSIT)
+    amount = models.DecimalField(**MONEY)
+    method = models.CharField(max_length=20, choices=PaymentMethod.choices)
+    reference = models.CharField(max_length=100, blank=True)
+    received_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount} on {self.ticket.number}"
+
+
+class TicketStatusChange(models.Model):
+    """One status move: who, when, from, to, and whether a credit limit was overridden."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(max_length=30, choices=Status.choices)
+    to_status = models.CharField(max_length=30, choices=Status.choices)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    credit_limit_override = models.BooleanField(default=False)
+    note = models.CharField(max_length=300, blank=True)
+    changed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["changed_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.ticket.number}: {self.from_status} → {self.to_status}"
