@@ -1,0 +1,99 @@
+import json
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.contrib import messages
+from django.http import HttpResponse
+from django.test import RequestFactory
+from django.utils import timezone
+
+from core.middleware import HtmxMessagesMiddleware
+from tests.factories import (
+    BillingAgentFactory,
+    CustomerFactory,
+    InvoiceFactory,
+    TicketFactory,
+)
+from tickets.transitions import Kind, Status
+
+
+@pytest.mark.django_db
+def test_dashboard_shows_real_figures(manager_client):
+    agent = BillingAgentFactory()
+    customer = CustomerFactory(billing_agent=agent)
+    TicketFactory(status=Status.IN_REPAIR)
+    TicketFactory(status=Status.IN_REPAIR)
+    TicketFactory(
+        kind=Kind.QUICK_SALE,
+        status=Status.WAITING_FOR_PAYMENT,
+        customer=customer,
+        items=[("Charger", 1, "40.00", False)],
+    )
+    TicketFactory(status=Status.CLOSED)
+    today = timezone.localdate()
+    InvoiceFactory(billing_agent=agent, total=Decimal("100.00"))
+    InvoiceFactory(
+        billing_agent=agent,
+        total=Decimal("50.00"),
+        amount_paid=Decimal("20.00"),
+        issue_date=today - timedelta(days=60),
+        due_date=today - timedelta(days=30),
+    )
+    response = manager_client.get("/")
+    assert response.status_code == 200
+    assert ("In Repair", 2) in response.context["by_status"]
+    assert all(label != "Closed" for label, _ in response.context["by_status"])
+    assert response.context["wfp_count"] == 1
+    assert response.context["wfp_due"] == Decimal("40.00")
+    figures = response.context["invoices"]
+    assert (figures.open_count, figures.open_balance) == (2, Decimal("130.00"))
+    assert (figures.overdue_count, figures.overdue_balance) == (1, Decimal("30.00"))
+
+
+@pytest.mark.django_db
+def test_front_desk_dashboard_leaves_out_invoice_figures(front_desk_client):
+    response = front_desk_client.get("/")
+    assert response.context["invoices"] is None
+    assert "Open invoices" not in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_missing_page_gets_the_shop_404(manager_client):
+    response = manager_client.get("/no-such-page/")
+    assert response.status_code == 404
+    assert "does not exist" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_pages_load_htmx_and_bootstrap_from_our_own_static_files(manager_client):
+    html = manager_client.get("/").content.decode()
+    assert "/static/vendor/htmx/htmx.min.js" in html
+    assert "/static/vendor/bootstrap/bootstrap.min.css" in html
+    assert "cdn" not in html.lower() and "unpkg" not in html
+    assert 'hx-headers=\'{"X-CSRFToken": "' in html
+
+
+def _request_with_message(htmx: bool):
+    request = RequestFactory().post("/", HTTP_HX_REQUEST="true" if htmx else None)
+    request.htmx = htmx
+    request.session = {}
+    from django.contrib.messages.storage.fallback import FallbackStorage
+
+    request._messages = FallbackStorage(request)
+    messages.success(request, "Saved.")
+    return request
+
+
+def test_htmx_responses_carry_messages_for_toasts():
+    request = _request_with_message(htmx=True)
+    response = HtmxMessagesMiddleware(lambda r: HttpResponse("ok"))(request)
+    trigger = json.loads(response["HX-Trigger"])
+    assert trigger["messages"]["items"] == [{"message": "Saved.", "tags": "success"}]
+
+
+def test_full_page_responses_leave_messages_for_the_page():
+    request = _request_with_message(htmx=False)
+    response = HtmxMessagesMiddleware(lambda r: HttpResponse("ok"))(request)
+    assert "HX-Trigger" not in response
+    assert [str(m) for m in messages.get_messages(request)] == ["Saved."]

@@ -1,0 +1,48 @@
+from io import StringIO
+
+import pytest
+from django.contrib.auth import authenticate
+from django.core.management import call_command
+
+from billing_agents.models import BillingAgent
+from customers.models import Customer
+from tickets.models import Ticket
+from tickets.transitions import TRANSITIONS, Kind
+
+
+@pytest.mark.django_db
+def test_seed_demo_runs_twice_and_covers_every_status():
+    call_command("seed_demo", stdout=StringIO())
+    counts = (BillingAgent.objects.count(), Customer.objects.count(), Ticket.objects.count())
+    call_command("seed_demo", stdout=StringIO())
+    assert (
+        BillingAgent.objects.count(),
+        Customer.objects.count(),
+        Ticket.objects.count(),
+    ) == counts
+    assert counts[0] >= 12 and counts[1] >= 100 and counts[2] >= 300
+    for kind in Kind:
+        seen = set(Ticket.objects.filter(kind=kind).values_list("status", flat=True))
+        assert seen == set(TRANSITIONS[kind]), kind
+
+
+@pytest.mark.django_db
+def test_seeded_tickets_hold_totals_equal_to_a_fresh_computation():
+    call_command("seed_demo", stdout=StringIO())
+    for ticket in Ticket.objects.select_related("location")[:80]:
+        fresh = ticket.fresh_totals()
+        assert (ticket.total, ticket.amount_paid, ticket.balance_due) == (
+            fresh.total,
+            fresh.amount_paid,
+            fresh.balance_due,
+        )
+
+
+@pytest.mark.django_db
+def test_demo_logins_work_for_each_role():
+    from core.management.commands.seed_demo import DEMO_PASSWORD, DEMO_USERS
+
+    call_command("seed_demo", stdout=StringIO())
+    for username, _, _, role in DEMO_USERS:
+        user = authenticate(username=username, password=DEMO_PASSWORD)
+        assert user is not None and user.groups.filter(name=role).exists()
