@@ -42,3 +42,24 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     BILLING: _BILLING_PERMS,
     MANAGER: _MANAGER_PERMS,
 }
+
+
+def ensure_role_groups(group_model=None, permission_model=None) -> None:
+    """Create (or re-create) the role groups with exactly their permissions.
+
+    The data migration passes its historical models; tests call it with none after a
+    flush (transactional tests empty the tables, groups included).
+    """
+    if group_model is None or permission_model is None:
+        from django.contrib.auth.models import Group, Permission
+
+        group_model, permission_model = Group, Permission
+    for name, codenames in ROLE_PERMISSIONS.items():
+        group, _ = group_model.objects.get_or_create(name=name)
+        perms = []
+        for dotted in codenames:
+            app_label, codename = dotted.split(".")
+            perms.append(
+                permission_model.objects.get(content_type__app_label=app_label, codename=codename)
+            )
+        group.permissions.set(perms)

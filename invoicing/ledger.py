@@ -32,9 +32,13 @@ def _payer_filter(billing_agent: BillingAgent | None, customer: Customer | None)
 def credit_balance(
     *, billing_agent: BillingAgent | None = None, customer: Customer | None = None
 ) -> Decimal:
-    """The payer's credit balance: the sum of its ledger."""
+    """The payer's credit balance: the sum of its ledger.
+
+    Rounded to cents: SQLite sums decimal columns as floating point.
+    """
     payer = _payer_filter(billing_agent, customer)
-    return CreditTransaction.objects.filter(**payer).aggregate(s=Sum("amount"))["s"] or ZERO
+    total = CreditTransaction.objects.filter(**payer).aggregate(s=Sum("amount"))["s"]
+    return to_cents(total or ZERO)
 
 
 def lock_payer(*, billing_agent: BillingAgent | None = None, customer: Customer | None = None):

@@ -2,13 +2,13 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from core.money import ZERO
-from tickets.models import PaymentMethod
+from tickets.models import PaymentMethod, Ticket, TicketQuerySet
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 
@@ -59,6 +59,51 @@ class InvoiceQuerySet(models.QuerySet):
 
     def overdue(self, today=None) -> "InvoiceQuerySet":
         return self.unpaid().filter(due_date__lt=today or timezone.localdate())
+
+    def for_list(self) -> "InvoiceQuerySet":
+        """What the list page reads per row, in one query."""
+        return self.select_related("billing_agent", "customer").order_by("-issue_date", "-id")
+
+    def for_payer(self, payer) -> "InvoiceQuerySet":
+        """Invoices billed to this billing agent or customer."""
+        from billing_agents.models import BillingAgent
+
+        if isinstance(payer, BillingAgent):
+            return self.filter(billing_agent=payer)
+        return self.filter(customer=payer)
+
+    def with_display_status(self, status: str, today=None) -> "InvoiceQuerySet":
+        """Invoices whose display status (see Invoice.display_status) is `status`."""
+        today = today or timezone.localdate()
+        unpaid_current = Q(status=InvoiceStatus.OPEN, due_date__gte=today)
+        conditions = {
+            "open": unpaid_current & Q(amount_paid=0),
+            "partially_paid": unpaid_current & Q(amount_paid__gt=0),
+            "overdue": Q(status=InvoiceStatus.OPEN, due_date__lt=today),
+            "paid": Q(status=InvoiceStatus.PAID),
+            "deleted": Q(status=InvoiceStatus.DELETED),
+        }
+        if status not in conditions:
+            raise ValueError(f"Unknown invoice status filter {status!r}")
+        return self.filter(conditions[status])
+
+    def search(self, text: str) -> "InvoiceQuerySet":
+        """Match an invoice number (INV-000012 or 12) or the payer's name or email."""
+        text = text.strip()
+        if not text:
+            return self
+        digits = text.upper().removeprefix("INV-").lstrip("0")
+        match = (
+            Q(billing_agent__company_name__icontains=text)
+            | Q(billing_agent__email__icontains=text)
+            | Q(customer__first_name__icontains=text)
+            | Q(customer__last_name__icontains=text)
+            | Q(customer__company_name__icontains=text)
+            | Q(customer__email__icontains=text)
+        )
+        if digits.isdigit():
+            match |= Q(pk=int(digits))
+        return self.filter(match)
 
 
 class Invoice(PayerMixin):
@@ -309,3 +354,45 @@ class CreditTransaction(PayerMixin):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.amount}"
+
+
+class InvoiceableTicketQuerySet(TicketQuerySet):
+    """Tickets as the invoice-create page reads them: chainable filters for one payer."""
+
+    def for_payer(self, payer) -> "InvoiceableTicketQuerySet":
+        """A billing agent's tickets, or a direct customer's tickets that have no agent."""
+        from billing_agents.models import BillingAgent
+
+        if isinstance(payer, BillingAgent):
+            return self.filter(billing_agent=payer)
+        return self.filter(customer=payer, billing_agent__isnull=True)
+
+    def not_on_live_invoice(self) -> "InvoiceableTicketQuerySet":
+        live = InvoiceLine.objects.filter(ticket=OuterRef("pk"), is_live=True)
+        return self.filter(~Exists(live))
+
+    def invoiceable(self) -> "InvoiceableTicketQuerySet":
+        """Waiting for Payment, something due, and not on a live invoice."""
+        return self.waiting_for_payment().filter(balance_due__gt=0).not_on_live_invoice()
+
+    def at_location(self, location_id: int | None) -> "InvoiceableTicketQuerySet":
+        return self.filter(location_id=location_id) if location_id else self
+
+    def dated_between(self, field: str, start=None, end=None) -> "InvoiceableTicketQuerySet":
+        """Created (field="created") or last updated (field="updated") between two dates."""
+        column = {"created": "created_at", "updated": "updated_at"}[field]
+        qs = self
+        if start:
+            qs = qs.filter(**{f"{column}__date__gte": start})
+        if end:
+            qs = qs.filter(**{f"{column}__date__lte": end})
+        return qs
+
+    def for_picker(self) -> "InvoiceableTicketQuerySet":
+        """Oldest first, with what each row shows, in one query."""
+        return self.select_related("customer", "location").order_by("created_at", "id")
+
+
+def invoiceable_tickets() -> InvoiceableTicketQuerySet:
+    """All tickets, as a queryset with the invoice-create page's filters."""
+    return InvoiceableTicketQuerySet(model=Ticket)

@@ -1,5 +1,21 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from invoicing import views
 
 app_name = "invoicing"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.invoice_list, name="invoice_list"),
+    path("new/", views.invoice_create, name="invoice_create"),
+    path("new/payers/", views.invoice_payer_search, name="invoice_payer_search"),
+    path("<int:pk>/", views.invoice_detail, name="invoice_detail"),
+    path("<int:pk>/print/", views.invoice_print, name="invoice_print"),
+    path("<int:pk>/remittance/", views.invoice_remittance, name="invoice_remittance"),
+    path(
+        "<int:pk>/remittance/allocation/",
+        views.invoice_remittance_allocation,
+        name="invoice_remittance_allocation",
+    ),
+    path("<int:pk>/delete/", views.invoice_delete, name="invoice_delete"),
+    path("<int:pk>/send/", views.invoice_send, name="invoice_send"),
+]

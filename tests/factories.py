@@ -13,6 +13,7 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from billing_agents.models import BillingAgent
+from core.roles import ensure_role_groups
 from customers.models import Customer
 from invoicing.models import CreditTransaction, Invoice, InvoiceLine
 from tickets.models import Location, PaymentKind, PaymentMethod, Ticket, TicketItem, TicketPayment
@@ -37,6 +38,8 @@ class UserFactory(factory.django.DjangoModelFactory):
     def role(self, create, extracted, **kwargs):
         """UserFactory(role="Manager") puts the user in that group."""
         if create and extracted:
+            if not Group.objects.filter(name=extracted).exists():
+                ensure_role_groups()  # a transactional test's flush removed them
             self.groups.add(Group.objects.get(name=extracted))
         if create:
             self.save()
@@ -141,3 +144,42 @@ class CreditTransactionFactory(factory.django.DjangoModelFactory):
     amount = Decimal("10.00")
     balance_after = Decimal("10.00")
     reason = "Goodwill credit"
+
+
+# --- billing agents (issue 4) ---------------------------------------------------------
+
+
+def agent_ticket(agent, *, customer=None, status=None, items=None, deposits=None, **kwargs):
+    """A ticket billed through `agent` (with a customer of that agent unless one is given)."""
+    customer = customer or CustomerFactory(billing_agent=agent)
+    extra = {"status": status} if status else {}
+    return TicketFactory(
+        customer=customer,
+        billing_agent=agent,
+        items=items if items is not None else [("Screen", 1, "100.00", True)],
+        deposits=deposits,
+        **extra,
+        **kwargs,
+    )
+
+
+# --- invoicing (issue 5) --------------------------------------------------------------
+
+
+def waiting_ticket(payer, *, customer=None, items=None, deposits=None, **kwargs):
+    """A repair ticket billed to `payer` (a BillingAgent, or a Customer billed directly),
+    moved to Waiting for Payment through Ticket.transition_to as staff would move it."""
+    if isinstance(payer, BillingAgent):
+        customer = customer or CustomerFactory(billing_agent=payer)
+        parties = {"customer": customer, "billing_agent": payer}
+    else:
+        parties = {"customer": payer}
+    ticket = TicketFactory(
+        status=Status.READY_FOR_PICKUP,
+        items=items if items is not None else [("Screen replacement", 1, "100.00", True)],
+        deposits=deposits,
+        **parties,
+        **kwargs,
+    )
+    ticket.transition_to(Status.WAITING_FOR_PAYMENT, by=None, override_credit_limit=True)
+    return ticket

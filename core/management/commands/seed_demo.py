@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing_agents.models import BillingAgent, InvoiceMethod
-from core.roles import BILLING, FRONT_DESK, MANAGER
+from core.roles import BILLING, FRONT_DESK, MANAGER, ROLE_PERMISSIONS, ensure_role_groups
 from customers.models import Customer
 from tickets.models import (
     Location,
@@ -25,7 +25,7 @@ from tickets.models import (
     TicketItem,
     TicketPayment,
 )
-from tickets.transitions import INVOICING, Kind, Status
+from tickets.transitions import Kind, Status
 
 DEMO_PASSWORD = "demo-pass-2026"
 DEMO_USERS = [
@@ -196,6 +196,8 @@ class Command(BaseCommand):
         self.print_logins()
 
     def ensure_users(self) -> None:
+        if Group.objects.filter(name__in=list(ROLE_PERMISSIONS)).count() < len(ROLE_PERMISSIONS):
+            ensure_role_groups()
         User = get_user_model()
         for username, first, last, role in DEMO_USERS:
             user, created = User.objects.get_or_create(
@@ -363,24 +365,53 @@ class Command(BaseCommand):
             ticket.transition_to(status, by=clerk, override_credit_limit=True)
 
     def invoice_some(self, agents, user, rng: random.Random) -> None:
-        """Put a few agents' Waiting-for-Payment tickets on invoices."""
-        from invoicing.models import Invoice, InvoiceLine
+        """Invoice a few payers through the invoicing services, so the demo has open,
+        partially paid, paid, overpaid (credit) and overdue invoices, while some tickets
+        stay Invoiced and others Waiting for Payment."""
+        from invoicing.models import InvoiceStatus
+        from invoicing.services import create_invoices, record_remittance
 
         today = timezone.localdate()
-        for agent in agents[:5]:
-            tickets = list(Ticket.objects.waiting_for_payment().filter(billing_agent=agent)[:3])
+        # One payer per outcome; the last outcome goes to a directly billed customer.
+        payers = [*agents[:-1], *Customer.objects.directly_billable().order_by("id")]
+        outcomes = ["paid", "partial", "overpaid", "overdue", "partial-overdue", "open"]
+        for payer in payers:
+            if not outcomes or (len(outcomes) == 1 and isinstance(payer, BillingAgent)):
+                continue
+            if isinstance(payer, BillingAgent):
+                waiting = Ticket.objects.filter(billing_agent=payer)
+            else:
+                waiting = Ticket.objects.filter(customer=payer, billing_agent__isnull=True)
+            tickets = list(
+                waiting.waiting_for_payment().filter(balance_due__gt=0).order_by("created_at")[:3]
+            )
             if not tickets:
                 continue
-            issued = today - timedelta(days=rng.choice([5, 20, 50]))
-            invoice = Invoice.objects.create(
-                billing_agent=agent,
+            outcome = outcomes.pop(0)
+            terms = payer.net_terms_days
+            ages = {"overdue": terms + 12, "partial-overdue": terms + 30, "partial": 5, "open": 2}
+            issued = today - timedelta(days=ages.get(outcome, 20))
+            invoices = create_invoices(
+                payer=payer,
+                ticket_ids=[t.pk for t in tickets],
+                batch=outcome != "overdue",
                 issue_date=issued,
-                due_date=issued + timedelta(days=agent.net_terms_days),
-                total=sum(t.balance_due for t in tickets),
-                created_by=user,
+                by=user,
             )
-            for ticket in tickets:
-                InvoiceLine.objects.create(
-                    invoice=invoice, ticket=ticket, amount=ticket.balance_due
+            invoice = invoices[0]
+            paid_on = min(issued + timedelta(days=10), today)
+            amount = {
+                "paid": invoice.total,
+                "partial": (invoice.total / 2).quantize(Decimal("0.01")),
+                "partial-overdue": (invoice.total / 3).quantize(Decimal("0.01")),
+                "overpaid": invoice.total + Decimal("25.00"),
+            }.get(outcome)
+            if amount and invoice.status == InvoiceStatus.OPEN:
+                record_remittance(
+                    invoice=invoice,
+                    amount=amount,
+                    method=rng.choice([PaymentMethod.CHEQUE, PaymentMethod.ACH]),
+                    reference=f"CHQ-{rng.randint(1000, 9999)}",
+                    received_on=paid_on,
+                    by=user,
                 )
-                ticket.transition_to(Status.INVOICED, by=user, via=INVOICING)

@@ -1,0 +1,210 @@
+"""Forms parse and check input only; the rules live in invoicing.services."""
+
+import uuid
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from billing_agents.models import BillingAgent
+from customers.models import Customer
+from invoicing.payers import Payer, payer_from_token, payer_name, payer_token
+from tickets.models import Location, PaymentMethod
+
+DATE_INPUT = forms.DateInput(attrs={"type": "date", "class": "form-control"}, format="%Y-%m-%d")
+
+
+class IdListField(forms.Field):
+    """A list of ids from repeated form values (ticked checkboxes)."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value) -> list[int]:
+        if not value:
+            return []
+        try:
+            return sorted({int(v) for v in value})
+        except (TypeError, ValueError):
+            raise ValidationError("Pick tickets from the list.") from None
+
+
+class PayerField(forms.CharField):
+    """A payer token ("agent-3", "customer-8") cleaned to the agent or customer."""
+
+    widget = forms.HiddenInput
+
+    def to_python(self, value) -> Payer | None:
+        value = super().to_python(value)
+        if not value:
+            return None
+        payer = payer_from_token(value)
+        if payer is None:
+            raise ValidationError("Choose a billing agent or a customer with billing terms.")
+        return payer
+
+
+class TicketFilterForm(forms.Form):
+    """Filters of the invoice-create ticket list (GET)."""
+
+    location = forms.ModelChoiceField(
+        queryset=Location.objects.all(),
+        required=False,
+        empty_label="All locations",
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+    date_field = forms.ChoiceField(
+        choices=[("created", "Created"), ("updated", "Updated")],
+        required=False,
+        initial="created",
+        label="Date",
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+    date_from = forms.DateField(required=False, label="From", widget=DATE_INPUT)
+    date_to = forms.DateField(required=False, label="To", widget=DATE_INPUT)
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", "The end date is before the start date.")
+        return data
+
+    def apply(self, tickets):
+        """Narrow an InvoiceableTicketQuerySet by the valid filters."""
+        if not self.is_valid():
+            return tickets
+        data = self.cleaned_data
+        location = data.get("location")
+        tickets = tickets.at_location(location.pk if location else None)
+        return tickets.dated_between(
+            data.get("date_field") or "created", data.get("date_from"), data.get("date_to")
+        )
+
+
+class CreateInvoicesForm(forms.Form):
+    payer = PayerField(error_messages={"required": "Choose who pays."})
+    tickets = IdListField(error_messages={"required": "Tick at least one ticket to invoice."})
+    invoice_method = forms.ChoiceField(
+        choices=[("batch", "One batch invoice"), ("individual", "One invoice per ticket")],
+        widget=forms.RadioSelect,
+        label="Invoices",
+    )
+    issue_date = forms.DateField(initial=timezone.localdate, widget=DATE_INPUT)
+    send_email = forms.BooleanField(required=False, label="Email the invoice now")
+
+
+class RemittanceForm(forms.Form):
+    """Amount, method, reference, date, and one allocation field per open line."""
+
+    amount = forms.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=0.01,
+        widget=forms.NumberInput(attrs={"class": "form-control", "step": "0.01", "min": "0.01"}),
+    )
+    method = forms.ChoiceField(
+        choices=[
+            (PaymentMethod.CHEQUE, "Cheque"),
+            (PaymentMethod.ACH, "ACH"),
+            (PaymentMethod.CARD, "Card"),
+            (PaymentMethod.CASH, "Cash"),
+            (PaymentMethod.ACCOUNT_CREDIT, "Account credit"),
+        ],
+        initial=PaymentMethod.CHEQUE,
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+    reference = forms.CharField(
+        max_length=100,
+        required=False,
+        help_text="Cheque number, transaction id…",
+        widget=forms.TextInput(attrs={"class": "form-control"}),
+    )
+    received_on = forms.DateField(
+        label="Date received", initial=timezone.localdate, widget=DATE_INPUT
+    )
+    idempotency_key = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
+
+    def __init__(self, *args, lines=(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.lines = list(lines)
+        for line in self.lines:
+            self.fields[self.line_field(line)] = forms.DecimalField(
+                max_digits=12,
+                decimal_places=2,
+                min_value=0,
+                max_value=line.balance,
+                required=False,
+                label=line.ticket.number,
+                error_messages={
+                    "max_value": f"At most {line.balance}: that is all this ticket owes."
+                },
+            )
+
+    @staticmethod
+    def line_field(line) -> str:
+        return f"line-{line.pk}"
+
+    def allocations(self) -> dict[int, object] | None:
+        """The clerk's split (line id -> amount), or None when every line is blank."""
+        values = {line.pk: self.cleaned_data.get(self.line_field(line)) for line in self.lines}
+        if all(v is None for v in values.values()):
+            return None
+        return {pk: v for pk, v in values.items() if v is not None}
+
+
+STATUS_FILTERS = [
+    ("", "All live"),
+    ("open", "Open"),
+    ("partially_paid", "Partially paid"),
+    ("overdue", "Overdue"),
+    ("paid", "Paid"),
+    ("deleted", "Deleted"),
+    ("all", "All, with deleted"),
+]
+
+
+class InvoiceFilterForm(forms.Form):
+    q = forms.CharField(
+        required=False,
+        label="Search",
+        widget=forms.SearchInput(
+            attrs={"class": "form-control", "placeholder": "Number, payer name or email"}
+        ),
+    )
+    status = forms.ChoiceField(
+        choices=STATUS_FILTERS, required=False, widget=forms.Select(attrs={"class": "form-select"})
+    )
+    payer = forms.ChoiceField(
+        choices=[], required=False, widget=forms.Select(attrs={"class": "form-select"})
+    )
+    overdue = forms.BooleanField(
+        required=False,
+        label="Overdue only",
+        widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        agents = BillingAgent.objects.filter(invoices__isnull=False).distinct()
+        customers = Customer.objects.filter(invoices__isnull=False).distinct()
+        self.fields["payer"].choices = [
+            ("", "All payers"),
+            ("Billing agents", [(payer_token(a), payer_name(a)) for a in agents]),
+            ("Customers", [(payer_token(c), payer_name(c)) for c in customers]),
+        ]
+
+    def apply(self, invoices):
+        if not self.is_valid():
+            return invoices.live()
+        data = self.cleaned_data
+        status = data.get("status") or ""
+        if status == "":
+            invoices = invoices.live()
+        elif status != "all":
+            invoices = invoices.with_display_status(status)
+        if data.get("overdue"):
+            invoices = invoices.with_display_status("overdue")
+        payer = payer_from_token(data.get("payer"), billable_only=False)
+        if payer is not None:
+            invoices = invoices.for_payer(payer)
+        return invoices.search(data.get("q") or "")

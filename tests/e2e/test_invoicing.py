@@ -1,0 +1,179 @@
+"""Browser journey: batch invoice for an agent, print, partial and over-payment, credit,
+paid and closed; a second invoice deleted and its ticket back in Waiting for Payment."""
+
+import re
+from decimal import Decimal
+
+import pytest
+from django.urls import NoReverseMatch, reverse
+from playwright.sync_api import expect
+
+from core.roles import MANAGER, ensure_role_groups
+from invoicing.ledger import credit_balance
+from invoicing.models import CreditKind, CreditTransaction, Invoice, InvoiceStatus
+from tests.factories import (
+    BillingAgentFactory,
+    CustomerFactory,
+    LocationFactory,
+    UserFactory,
+    waiting_ticket,
+)
+from tickets.models import Ticket
+from tickets.transitions import Status
+
+pytestmark = pytest.mark.django_db(transaction=True)
+D = Decimal
+
+
+@pytest.fixture
+def roles(transactional_db):
+    """The role groups, recreated if an earlier transactional test flushed them."""
+    ensure_role_groups()
+
+
+def _url_or_none(name: str, *args) -> str | None:
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return None
+
+
+def _statuses(*tickets) -> list[str]:
+    return [Ticket.objects.get(pk=t.pk).status for t in tickets]
+
+
+def test_invoice_an_agent_print_pay_overpay_and_delete(live_server, page, login, roles):
+    manager = UserFactory(username="morgan", role=MANAGER)
+    agent = BillingAgentFactory(
+        company_name="Lakeside School District",
+        email="ap@lakeside.example",
+        net_terms_days=30,
+        invoice_method="batch",
+    )
+    downtown = LocationFactory(name="Downtown", tax_rate_percent=D("0"))
+    ada = CustomerFactory(first_name="Ada", last_name="Lovelace", billing_agent=agent)
+    alan = CustomerFactory(first_name="Alan", last_name="Turing", billing_agent=agent)
+    # 200 less a 50 deposit = 150 due; 100 less 10% = 90 due.
+    with_deposit = waiting_ticket(
+        agent,
+        customer=ada,
+        location=downtown,
+        items=[("Screen", 1, "200.00", True)],
+        deposits=["50.00"],
+    )
+    with_discount = waiting_ticket(
+        agent,
+        customer=alan,
+        location=downtown,
+        items=[("Battery", 1, "100.00", True)],
+        discount_type="percent",
+        discount_value=D("10"),
+    )
+    base = live_server.url
+    login(manager)
+
+    # --- create a batch invoice through the UI ---------------------------------------
+    page.goto(f"{base}/invoices/new/")
+    page.get_by_label("Find a billing agent or customer").fill("Lakeside")
+    page.locator("#payer-results").get_by_role("link", name=re.compile("Lakeside School")).click()
+    table = page.locator("#ticket-table")
+    expect(table).to_contain_text("Ada Lovelace")
+    expect(table).to_contain_text("Alan Turing")
+    expect(table).to_contain_text("$150.00")
+    expect(table).to_contain_text("$90.00")
+    page.get_by_label("Tick all tickets").check()
+    expect(page.locator(f"#ticket-{with_discount.pk}")).to_be_checked()
+    expect(page.get_by_label("One batch invoice")).to_be_checked()  # the agent's default
+    page.get_by_role("button", name="Create invoice").click()
+
+    expect(page.locator("h1")).to_contain_text("Invoice INV-")
+    invoice = Invoice.objects.get()
+    expect(page.locator("[data-figure=total]")).to_have_text("$240.00")
+    expect(page.locator("[data-invoice-status]")).to_have_text("Open")
+    assert _statuses(with_deposit, with_discount) == [Status.INVOICED, Status.INVOICED]
+    expect(page.locator("[data-ticket-status]").first).to_have_text("Invoiced")
+    ticket_url = _url_or_none("tickets:ticket_detail", with_deposit.pk)
+    if ticket_url:  # the ticket page (another engineer's) shows the status and no editing
+        page.goto(f"{base}{ticket_url}")
+        expect(page.locator("body")).to_contain_text("Invoiced")
+        page.goto(f"{base}{invoice.get_absolute_url()}")
+
+    # --- print -----------------------------------------------------------------------
+    page.get_by_role("link", name="Print").click()
+    expect(page.locator("[data-number]")).to_have_text(invoice.number)
+    expect(page.locator("[data-bill-to]")).to_contain_text("Lakeside School District")
+    expect(page.locator("body")).to_contain_text("Ada Lovelace")
+    expect(page.get_by_role("button", name="Print")).to_be_visible()
+    page.emulate_media(media="print")
+    expect(page.get_by_role("button", name="Print")).to_be_hidden()
+    page.emulate_media(media="screen")
+    page.get_by_role("link", name="Back to invoice").click()
+
+    # --- partial remittance: proposed oldest first as the amount is typed -----------
+    page.get_by_role("link", name="Remittance").click()
+    amount = page.get_by_label("Amount")
+    amount.fill("")
+    amount.press_sequentially("100")
+    expect(page.locator(f"#id_line-{invoice.lines.get(ticket=with_deposit).pk}")).to_have_value(
+        "100.00"
+    )
+    expect(page.locator(f"#id_line-{invoice.lines.get(ticket=with_discount).pk}")).to_have_value(
+        "0.00"
+    )
+    expect(page.locator("[data-figure=to-credit]")).to_have_text("$0.00")
+    page.get_by_label("Reference").fill("CHQ-1001")
+    page.get_by_role("button", name="Record payment").click()
+    expect(page.locator("[data-invoice-status]")).to_have_text("Partially paid")
+    expect(page.locator("[data-figure=balance]")).to_have_text("$140.00")
+
+    # --- second remittance overpays: the rest becomes credit -------------------------
+    page.get_by_role("link", name="Remittance").click()
+    amount = page.get_by_label("Amount")
+    amount.fill("")
+    amount.press_sequentially("150")
+    expect(page.locator("[data-figure=to-credit]")).to_have_text("$10.00")
+    page.get_by_label("Method").select_option("ach")
+    page.get_by_label("Reference").fill("ACH-77")
+    page.get_by_role("button", name="Record payment").click()
+
+    expect(page.locator("[data-invoice-status]")).to_have_text("Paid")
+    expect(page.locator("[data-figure=overpaid]")).to_have_text("$10.00")
+    expect(page.locator("[data-figure=credit]")).to_have_text("$10.00")
+    expect(page.locator("[data-ticket-status]")).to_have_text(["Closed", "Closed"])
+    assert credit_balance(billing_agent=agent) == D("10.00")
+    assert CreditTransaction.objects.get(billing_agent=agent).kind == CreditKind.OVERPAYMENT
+    assert _statuses(with_deposit, with_discount) == [Status.CLOSED, Status.CLOSED]
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.PAID
+    agent_url = _url_or_none("billing_agents:agent_detail", agent.pk)
+    if agent_url:  # the agent page (another engineer's) lists credit transactions
+        page.goto(f"{base}{agent_url}")
+        expect(page.locator("body")).to_contain_text("10.00")
+
+    # --- a second, unpaid invoice is deleted ------------------------------------------
+    late = waiting_ticket(
+        agent, customer=alan, location=downtown, items=[("Port", 1, "40.00", True)]
+    )
+    page.goto(f"{base}/invoices/new/?payer=agent-{agent.pk}")
+    page.locator(f"#ticket-{late.pk}").check()
+    page.get_by_role("button", name="Create invoice").click()
+    expect(page.locator("h1")).to_contain_text("Invoice INV-")
+    second = Invoice.objects.exclude(pk=invoice.pk).get()
+    assert _statuses(late) == [Status.INVOICED]
+
+    page.get_by_role("link", name="Delete").click()
+    dialog = page.locator("#confirm-modal")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text(f"Delete invoice {second.number}?")
+    dialog.get_by_role("button", name="Delete invoice").click()
+    expect(page.locator("[data-invoice-status]")).to_have_text("Deleted")
+    assert _statuses(late) == [Status.WAITING_FOR_PAYMENT]
+    second.refresh_from_db()
+    assert second.status == InvoiceStatus.DELETED
+
+    # The list shows both, the paid one without Remittance / Delete.
+    page.goto(f"{base}/invoices/?status=all")
+    paid_row = page.locator(f"#invoice-row-{invoice.pk}")
+    expect(paid_row.locator("[data-status]")).to_have_text("Paid")
+    expect(paid_row.get_by_role("link", name="Delete")).to_have_count(0)
+    expect(page.locator(f"#invoice-row-{second.pk} [data-status]")).to_have_text("Deleted")
