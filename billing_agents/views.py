@@ -1,0 +1,513 @@
+"""Billing agent pages: the manage list, Add / Edit, View with its sections, and actions.
+
+Views parse the request, call the domain code and render; an htmx request gets the
+partial named after the DOM id it swaps (core.htmx.page_or_partial).
+"""
+
+import csv
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Page, Paginator
+from django.db.models import OuterRef, Subquery
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.vary import vary_on_headers
+
+from billing_agents.forms import BillingAgentForm, CreditAdjustmentForm
+from billing_agents.history import agent_history
+from billing_agents.models import (
+    DEFAULT_SORT,
+    SORT_FIELDS,
+    BillingAgent,
+    BillingAgentQuerySet,
+    StatusFilter,
+)
+from billing_agents.services import (
+    remove_customer_from_agent,
+    remove_ticket_from_agent,
+    why_ticket_cannot_be_removed,
+)
+from core.errors import DomainError
+from core.htmx import confirm_response, is_partial_request, page_or_partial
+from customers.models import Customer
+from invoicing.ledger import adjust_credit
+from invoicing.models import CreditTransaction, Invoice, InvoiceLine
+from tickets.models import Ticket
+
+PAGE_SIZE = 25
+SECTION_PAGE_SIZE = 10
+LIST_TEMPLATE = "billing_agents/agent_list.html"
+DETAIL_TEMPLATE = "billing_agents/agent_detail.html"
+
+# The agent columns the manage page and its CSV show (figures come from with_figures()).
+LIST_FIELDS = [
+    "company_name",
+    "contact_first_name",
+    "contact_last_name",
+    "phone",
+    "email",
+    "is_active",
+]
+# (label, sort key, css class) for the manage table's sortable columns.
+COLUMNS = [
+    ("Company", "company", ""),
+    ("Contact", "contact", ""),
+    ("Phone", "phone", ""),
+    ("Email", "email", ""),
+    ("Customers", "customers", "text-end"),
+    ("Open tickets", "open_tickets", "text-end"),
+    ("Open balance", "open_balance", "text-end"),
+    ("Last ticket", "last_ticket", ""),
+    ("Status", "status", ""),
+]
+
+
+def _require(request: HttpRequest, permission: str) -> None:
+    if not request.user.has_perm(permission):
+        raise PermissionDenied
+
+
+def _row_permissions(request: HttpRequest) -> dict:
+    """What the row buttons need, asked once per page rather than once per row."""
+    return {
+        "can_change": request.user.has_perm("billing_agents.change_billingagent"),
+        "can_deactivate": request.user.has_perm("billing_agents.deactivate_billingagent"),
+    }
+
+
+def _money(value: Decimal) -> str:
+    return f"${value:,.2f}"
+
+
+def _close_modal(response: HttpResponse) -> HttpResponse:
+    response["HX-Trigger"] = json.dumps({"closeModal": True})
+    return response
+
+
+# --- manage page ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ListState:
+    """The manage page's search, filter and sort, as read from (and kept in) the URL."""
+
+    q: str
+    status: str
+    sort: str
+
+    @classmethod
+    def from_query(cls, query: QueryDict) -> "ListState":
+        status = query.get("status", StatusFilter.ACTIVE)
+        if status not in StatusFilter.values:
+            status = StatusFilter.ACTIVE
+        sort = query.get("sort", DEFAULT_SORT)
+        if sort.removeprefix("-") not in SORT_FIELDS:
+            sort = DEFAULT_SORT
+        return cls(q=query.get("q", "").strip()[:100], status=status, sort=sort)
+
+    def agents(self) -> BillingAgentQuerySet:
+        return (
+            BillingAgent.objects.with_status(self.status)
+            .search(self.q)
+            .only(*LIST_FIELDS)
+            .with_figures()
+            .sorted_by(self.sort)
+        )
+
+    def columns(self) -> list[dict]:
+        """Each sortable column with the sort its header link asks for next."""
+        current = self.sort.removeprefix("-")
+        descending = self.sort.startswith("-")
+        return [
+            {
+                "label": label,
+                "key": key,
+                "css": css,
+                "direction": ("desc" if descending else "asc") if key == current else "",
+                "next": f"-{key}" if key == current and not descending else key,
+            }
+            for label, key, css in COLUMNS
+        ]
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def agent_list(request: HttpRequest) -> TemplateResponse:
+    _require(request, "billing_agents.view_billingagent")
+    state = ListState.from_query(request.GET)
+    page_obj = Paginator(state.agents(), PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "state": state,
+        "columns": state.columns(),
+        "page_obj": page_obj,
+        "agents": page_obj.object_list,
+        "status_choices": StatusFilter.choices,
+        **_row_permissions(request),
+    }
+    return TemplateResponse(
+        request, page_or_partial(request, LIST_TEMPLATE, "agent-table"), context
+    )
+
+
+@require_GET
+def agent_export(request: HttpRequest) -> HttpResponse:
+    """The current list (same search, filter and sort, all pages) as CSV."""
+    _require(request, "billing_agents.view_billingagent")
+    state = ListState.from_query(request.GET)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="billing-agents.csv"'
+    writer = csv.writer(response)
+    writer.writerow(
+        [
+            "Company",
+            "Contact",
+            "Phone",
+            "Email",
+            "Customers",
+            "Open tickets",
+            "Open balance",
+            "Last ticket",
+            "Status",
+        ]
+    )
+    for agent in state.agents().iterator(chunk_size=500):
+        writer.writerow(
+            [
+                _csv_safe(agent.company_name),
+                _csv_safe(agent.contact_name),
+                _csv_safe(agent.phone),
+                _csv_safe(agent.email),
+                agent.customer_count,
+                agent.open_ticket_count,
+                f"{agent.open_balance:.2f}",
+                agent.last_ticket_at.date().isoformat() if agent.last_ticket_at else "",
+                "Active" if agent.is_active else "Inactive",
+            ]
+        )
+    return response
+
+
+def _csv_safe(value: str) -> str:
+    """Keep a spreadsheet from running text typed by a user as a formula."""
+    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def _row_response(request: HttpRequest, agent: BillingAgent) -> TemplateResponse:
+    agent = BillingAgent.objects.with_figures().get(pk=agent.pk)
+    response = TemplateResponse(
+        request, f"{LIST_TEMPLATE}#agent-row", {"agent": agent, **_row_permissions(request)}
+    )
+    return _close_modal(response)
+
+
+def _safe_next(request: HttpRequest) -> str | None:
+    target = request.GET.get("next") or request.POST.get("next")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return None
+
+
+def _set_active(request: HttpRequest, pk: int, *, active: bool) -> HttpResponse:
+    """GET: the confirm dialog (or page) with the agent's figures. POST: do it."""
+    _require(request, "billing_agents.deactivate_billingagent")
+    agent = get_object_or_404(BillingAgent.objects.with_figures(), pk=pk)
+    next_url = _safe_next(request)
+    verb = "Reactivate" if active else "Deactivate"
+    if request.method == "POST":
+        if active:
+            agent.reactivate()
+            messages.success(request, f"{agent} is active again and can be chosen for customers.")
+        else:
+            agent.deactivate()
+            messages.success(
+                request, f"{agent} was deactivated; its customers, tickets and invoices stay."
+            )
+        if next_url:
+            return HttpResponseRedirect(next_url)
+        if is_partial_request(request):
+            return _row_response(request, agent)
+        return redirect("billing_agents:agent_list")
+    url_name = "agent_reactivate" if active else "agent_deactivate"
+    action_url = reverse(f"billing_agents:{url_name}", args=[agent.pk])
+    if next_url:
+        query = QueryDict(mutable=True)
+        query["next"] = next_url
+        action_url = f"{action_url}?{query.urlencode()}"
+    question = (
+        f"{agent} will be offered again for customers and tickets."
+        if active
+        else f"{agent} will no longer be offered for customers and tickets. Its customers, "
+        "tickets, invoices and payments stay as they are, and you can reactivate it later."
+    )
+    return confirm_response(
+        request,
+        {
+            "title": f"{verb} {agent}?",
+            "question": question,
+            "details": [
+                ("Open balance", _money(agent.open_balance)),
+                ("Customers", agent.customer_count),
+                ("Open tickets", agent.open_ticket_count),
+            ],
+            "action_url": action_url,
+            "confirm_label": verb,
+            "danger": not active,
+            "hx_target": None if next_url else f"#agent-row-{agent.pk}",
+            "hx_swap": "outerHTML",
+            "cancel_url": next_url or reverse("billing_agents:agent_list"),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
+def agent_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
+    return _set_active(request, pk, active=False)
+
+
+@require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
+def agent_reactivate(request: HttpRequest, pk: int) -> HttpResponse:
+    return _set_active(request, pk, active=True)
+
+
+# --- add / edit ----------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def agent_create(request: HttpRequest) -> HttpResponse:
+    _require(request, "billing_agents.add_billingagent")
+    form = BillingAgentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        agent = form.save()
+        messages.success(request, f"{agent} was added.")
+        return redirect(agent)
+    return TemplateResponse(
+        request, "billing_agents/agent_form.html", {"form": form, "agent": None, "history": []}
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def agent_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    _require(request, "billing_agents.change_billingagent")
+    agent = get_object_or_404(BillingAgent, pk=pk)
+    form = BillingAgentForm(request.POST or None, instance=agent)
+    if request.method == "POST" and form.is_valid():
+        if form.has_changed():
+            form.save()
+            messages.success(request, f"{agent} was saved.")
+        else:
+            messages.info(request, "Nothing was changed.")
+        return redirect(agent)
+    context = {"form": form, "agent": agent, "history": agent_history(agent)}
+    return TemplateResponse(request, "billing_agents/agent_form.html", context)
+
+
+# --- view page -----------------------------------------------------------------------
+
+
+def _customers(agent: BillingAgent):
+    return Customer.objects.filter(billing_agent=agent).order_by("last_name", "first_name", "id")
+
+
+def _tickets(agent: BillingAgent):
+    live_invoice = InvoiceLine.objects.filter(ticket=OuterRef("pk"), is_live=True).values(
+        "invoice_id"
+    )[:1]
+    return (
+        Ticket.objects.filter(billing_agent=agent)
+        .select_related("customer")
+        .annotate(live_invoice_id=Subquery(live_invoice))
+        .order_by("-created_at", "-id")
+    )
+
+
+def _invoices(agent: BillingAgent):
+    return Invoice.objects.filter(billing_agent=agent).order_by("-issue_date", "-id")
+
+
+def _credit(agent: BillingAgent):
+    return (
+        CreditTransaction.objects.filter(billing_agent=agent)
+        .select_related("created_by")
+        .order_by("-created_at", "-id")
+    )
+
+
+# DOM id of each section -> (its page parameter, its rows).
+SECTIONS = {
+    "customers-section": ("customers_page", _customers),
+    "tickets-section": ("tickets_page", _tickets),
+    "invoices-section": ("invoices_page", _invoices),
+    "credit-section": ("credit_page", _credit),
+}
+
+
+def _section_page(request: HttpRequest, agent: BillingAgent, section: str) -> Page:
+    param, rows = SECTIONS[section]
+    return Paginator(rows(agent), SECTION_PAGE_SIZE).get_page(request.GET.get(param))
+
+
+def _detail_context(request: HttpRequest, agent: BillingAgent, sections) -> dict:
+    context = {"agent": agent}
+    for section in sections:
+        context[section.replace("-", "_")] = _section_page(request, agent, section)
+    return context
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def agent_detail(request: HttpRequest, pk: int) -> TemplateResponse:
+    _require(request, "billing_agents.view_billingagent")
+    agent = get_object_or_404(BillingAgent, pk=pk)
+    target = request.htmx.target if is_partial_request(request) else None
+    if target in SECTIONS:
+        context = _detail_context(request, agent, [target])
+        return TemplateResponse(request, page_or_partial(request, DETAIL_TEMPLATE, target), context)
+    context = _detail_context(request, agent, SECTIONS)
+    context["figures"] = agent.account_figures()
+    return TemplateResponse(request, DETAIL_TEMPLATE, context)
+
+
+def _section_response(request: HttpRequest, agent: BillingAgent, section: str) -> TemplateResponse:
+    """After an htmx change on the View page: the section again, the figures out of band."""
+    context = _detail_context(request, agent, [section])
+    context["figures"] = agent.account_figures()
+    context["figures_oob"] = True
+    response = TemplateResponse(request, f"{DETAIL_TEMPLATE}#{section}", context)
+    return _close_modal(response)
+
+
+def _refused(request: HttpRequest, context: dict) -> TemplateResponse:
+    """Show a refused action inside the open dialog (htmx) or on the confirm page."""
+    if is_partial_request(request):
+        response = confirm_response(request, context)
+        response["HX-Retarget"] = "#confirm-modal .modal-content"
+        response["HX-Reswap"] = "innerHTML"
+        return response
+    return confirm_response(request, context, status=409)
+
+
+def _with_query(url: str, request: HttpRequest, param: str) -> str:
+    page = request.GET.get(param)
+    return f"{url}?{param}={page}" if page and page.isdigit() else url
+
+
+@require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
+def agent_customer_remove(request: HttpRequest, pk: int, customer_pk: int) -> HttpResponse:
+    """GET: confirm removing the customer from the agent. POST: remove it (never delete)."""
+    _require(request, "billing_agents.change_billingagent")
+    agent = get_object_or_404(BillingAgent, pk=pk)
+    customer = get_object_or_404(Customer, pk=customer_pk)
+    action_url = _with_query(
+        reverse("billing_agents:agent_customer_remove", args=[agent.pk, customer.pk]),
+        request,
+        "customers_page",
+    )
+    context = {
+        "title": f"Remove {customer} from {agent}?",
+        "question": f"{customer} will no longer be billed through {agent}. The customer and "
+        "its tickets are kept; tickets already under the agent stay there.",
+        "action_url": action_url,
+        "confirm_label": "Remove from agent",
+        "hx_target": "#customers-section",
+        "hx_swap": "outerHTML",
+        "cancel_url": agent.get_absolute_url(),
+    }
+    if customer.billing_agent_id != agent.pk:
+        context["blocked_reason"] = f"{customer} is not billed through {agent}."
+    if request.method == "POST":
+        try:
+            remove_customer_from_agent(agent=agent, customer=customer, by=request.user)
+        except DomainError as error:
+            return _refused(request, {**context, "blocked_reason": error.message})
+        messages.success(request, f"{customer} was removed from {agent}.")
+        if is_partial_request(request):
+            return _section_response(request, agent, "customers-section")
+        return redirect(agent)
+    return confirm_response(request, context)
+
+
+@require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
+def agent_ticket_remove(request: HttpRequest, pk: int, ticket_pk: int) -> HttpResponse:
+    """GET: confirm taking the ticket off the agent, or say why not. POST: do it."""
+    _require(request, "billing_agents.change_billingagent")
+    agent = get_object_or_404(BillingAgent, pk=pk)
+    ticket = get_object_or_404(Ticket, pk=ticket_pk)
+    action_url = _with_query(
+        reverse("billing_agents:agent_ticket_remove", args=[agent.pk, ticket.pk]),
+        request,
+        "tickets_page",
+    )
+    context = {
+        "title": f"Remove {ticket.number} from {agent}?",
+        "question": f"{ticket.number} will no longer be billed through {agent}. The ticket is "
+        "kept with its items and payments.",
+        "details": [("Balance due", _money(ticket.balance_due))],
+        "action_url": action_url,
+        "confirm_label": "Remove from agent",
+        "hx_target": "#tickets-section",
+        "hx_swap": "outerHTML",
+        "cancel_url": agent.get_absolute_url(),
+    }
+    if ticket.billing_agent_id != agent.pk:
+        context["blocked_reason"] = f"{ticket.number} is not billed through {agent}."
+    else:
+        context["blocked_reason"] = why_ticket_cannot_be_removed(ticket=ticket)
+    if request.method == "POST":
+        try:
+            remove_ticket_from_agent(agent=agent, ticket=ticket, by=request.user)
+        except DomainError as error:
+            return _refused(request, {**context, "blocked_reason": error.message})
+        messages.success(request, f"{ticket.number} was removed from {agent}.")
+        if is_partial_request(request):
+            return _section_response(request, agent, "tickets-section")
+        return redirect(agent)
+    return confirm_response(request, context)
+
+
+@require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
+def agent_credit_adjust(request: HttpRequest, pk: int) -> HttpResponse:
+    """A manager's manual credit adjustment: a new ledger row with a reason."""
+    _require(request, "invoicing.adjust_credit")
+    agent = get_object_or_404(BillingAgent, pk=pk)
+    form = CreditAdjustmentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            adjust_credit(
+                billing_agent=agent,
+                amount=form.cleaned_data["amount"],
+                reason=form.cleaned_data["reason"],
+                by=request.user,
+            )
+        except DomainError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            messages.success(request, f"Credit adjustment recorded for {agent}.")
+            if is_partial_request(request):
+                return _section_response(request, agent, "credit-section")
+            return redirect(agent)
+    template = "billing_agents/agent_credit_adjust.html"
+    response = TemplateResponse(
+        request,
+        page_or_partial(request, template, "credit-adjust-form"),
+        {"agent": agent, "form": form},
+        status=200 if request.method == "GET" or is_partial_request(request) else 422,
+    )
+    if request.method == "POST" and is_partial_request(request):
+        response["HX-Retarget"] = "#confirm-modal .modal-content"
+        response["HX-Reswap"] = "innerHTML"
+    return response
