@@ -1,19 +1,8 @@
 """Small template helpers for the billing agent pages."""
 
-from decimal import Decimal
-
 from django import template
 
 register = template.Library()
-
-
-@register.filter
-def money(value: Decimal | None) -> str:
-    """$1,234.50, or $12.00 after a minus sign (U+2212) when negative; empty for None."""
-    if value is None:
-        return ""
-    sign = "\N{MINUS SIGN}" if value < 0 else ""
-    return f"{sign}${abs(value):,.2f}"
 
 
 @register.simple_tag(takes_context=True)

@@ -1,10 +1,7 @@
 """Small display helpers for invoice pages."""
 
-from decimal import Decimal
 
 from django import template
-
-from core.money import to_cents
 
 register = template.Library()
 
@@ -23,11 +20,4 @@ def status_badge(display_status: str) -> str:
     return STATUS_CLASSES.get(display_status, "text-bg-light")
 
 
-@register.filter
-def money(value) -> str:
-    """$1,234.50 from a Decimal (no float on the way)."""
-    if value is None or value == "":
-        return ""
-    amount = to_cents(Decimal(value))
-    sign = "-" if amount < 0 else ""
-    return f"{sign}${abs(amount):,.2f}"
+
