@@ -17,3 +17,11 @@ def money(value) -> str:
     amount = to_cents(Decimal(value))
     sign = "\N{MINUS SIGN}" if amount < 0 else ""
     return f"{sign}${abs(amount):,.2f}"
+
+
+@register.simple_tag(takes_context=True)
+def page_query(context: template.Context, param: str, number: int) -> str:
+    """The current query string with `param` set to `number` (every other filter kept)."""
+    query = context["request"].GET.copy()
+    query[param] = number
+    return f"?{query.urlencode()}"
