@@ -1,3 +1,4 @@
+import re
 from decimal import Decimal
 
 from django.conf import settings
@@ -8,7 +9,7 @@ from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
 from core.errors import DomainError
-from core.money import ZERO
+from core.money import ZERO, to_cents
 from tickets.totals import AMOUNT, PERCENT, Line, Totals, compute_totals
 from tickets.transitions import (
     FINAL_STATUSES,
@@ -21,6 +22,10 @@ from tickets.transitions import (
 )
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
+# "T-000123", "t123", "#123" or "123" (at most 12 digits, so it fits a bigint).
+TICKET_NUMBER = re.compile(r"(?P<prefix>[Tt]-?|#)?0*(?P<number>\d{1,12})")
+# The ticket list's status filter value for "any open status".
+OPEN_FILTER = "open_any"
 
 
 class InvalidTransition(DomainError):
@@ -79,6 +84,55 @@ class TicketQuerySet(models.QuerySet):
 
     def waiting_for_payment(self) -> "TicketQuerySet":
         return self.filter(status=Status.WAITING_FOR_PAYMENT)
+
+    def editable(self) -> "TicketQuerySet":
+        """Tickets whose items, payments and parties may still change (not Invoiced,
+        Closed or Cancelled)."""
+        return self.exclude(status__in=LOCKED_STATUSES)
+
+    def for_list(self) -> "TicketQuerySet":
+        """What a ticket list row shows, in one query whatever the number of rows."""
+        return self.select_related("customer", "billing_agent", "location")
+
+    def search(self, q: str) -> "TicketQuerySet":
+        """By ticket number ("T-000123", "t123" or "123") or by customer (name, company,
+        phone, email; see CustomerQuerySet.search). A bare number also matches customers,
+        so "555" finds phone numbers too."""
+        from customers.models import Customer
+
+        q = q.strip()
+        if not q:
+            return self
+        match = TICKET_NUMBER.fullmatch(q)
+        if match and match.group("prefix"):
+            return self.filter(pk=int(match.group("number")))
+        customers = Customer.objects.search(q).values("pk")
+        condition = Q(customer_id__in=customers)
+        if match:
+            condition |= Q(pk=int(match.group("number")))
+        return self.filter(condition)
+
+    def filtered(
+        self,
+        *,
+        status: str = "",
+        kind: str = "",
+        location_id: int | None = None,
+        billing_agent_id: int | None = None,
+    ) -> "TicketQuerySet":
+        """The ticket list's filters; an empty value leaves that filter off."""
+        queryset = self
+        if status == OPEN_FILTER:
+            queryset = queryset.open()
+        elif status:
+            queryset = queryset.filter(status=status)
+        if kind:
+            queryset = queryset.filter(kind=kind)
+        if location_id:
+            queryset = queryset.filter(location_id=location_id)
+        if billing_agent_id:
+            queryset = queryset.filter(billing_agent_id=billing_agent_id)
+        return queryset
 
 
 class Ticket(models.Model):
@@ -160,6 +214,14 @@ class Ticket(models.Model):
             models.Index(fields=["billing_agent", "status"]),
             models.Index(fields=["customer", "status"]),
             models.Index(fields=["status", "location"]),
+            # Serves the agents' open balance (docs/benchmarks.md): an index-only sum.
+            models.Index(
+                fields=["billing_agent"],
+                include=["balance_due"],
+                condition=~Q(status__in=sorted(FINAL_STATUSES)),
+                name="ticket_agent_open_balance",
+            ),
+            models.Index(fields=["billing_agent", "created_at"], name="ticket_agent_created"),
         ]
 
     def __str__(self) -> str:
@@ -264,6 +326,19 @@ class Ticket(models.Model):
             return f"{self.number} has {self.amount_paid} paid; refund it before cancelling."
         return None
 
+    def refusal_for(self, target: str) -> str | None:
+        """Public name of `_refusal`: why a table-allowed move to `target` is refused now."""
+        return self._refusal(target)
+
+    def refused_moves(self) -> list[tuple[str, str]]:
+        """(target, reason) for each staff move the table has but a rule refuses now."""
+        refused = []
+        for target in self._moves(STAFF):
+            reason = self._refusal(target)
+            if reason is not None:
+                refused.append((target, reason))
+        return refused
+
     def allowed_moves(self) -> list[str]:
         """The staff moves that the ticket page may offer right now."""
         return [t for t in self._moves(STAFF) if self._refusal(t) is None]
@@ -277,7 +352,8 @@ class Ticket(models.Model):
             .filter(billing_agent_id=self.billing_agent_id)
             .aggregate(s=Sum("balance_due"))
         )
-        return result["s"] or ZERO
+        # SQLite sums decimals as floats; round so the figure reads as money everywhere.
+        return to_cents(result["s"] or ZERO)
 
     def transition_to(
         self,
@@ -321,8 +397,8 @@ class Ticket(models.Model):
             if open_balance > agent.credit_limit:
                 if not override_credit_limit:
                     raise CreditLimitExceeded(
-                        f"{agent} would owe {open_balance}, over its credit limit of "
-                        f"{agent.credit_limit}.",
+                        f"{agent} would owe ${open_balance:,.2f} with {self.number}, over "
+                        f"its credit limit of ${agent.credit_limit:,.2f}.",
                         open_balance=open_balance,
                         credit_limit=agent.credit_limit,
                     )

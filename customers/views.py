@@ -1,0 +1,227 @@
+"""Customer pages: the lookup, Add / Edit with the billing agent, and the View page.
+
+Views parse the request, call the domain code and render; an htmx request gets the
+partial named after the DOM id it swaps (core.htmx.page_or_partial).
+"""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.vary import vary_on_headers
+
+from billing_agents.models import BillingAgent
+from core.errors import DomainError
+from core.htmx import is_partial_request, page_or_partial
+from core.plans import billing_enabled
+from customers.forms import AGENT_SEARCH_THRESHOLD, CustomerForm
+from customers.models import Customer
+from customers.services import save_customer, tickets_that_would_move
+from tickets.models import Ticket
+
+PAGE_SIZE = 25
+TICKETS_PAGE_SIZE = 20
+LIST_TEMPLATE = "customers/customer_list.html"
+FORM_TEMPLATE = "customers/customer_form.html"
+DETAIL_TEMPLATE = "customers/customer_detail.html"
+
+
+def _require(request: HttpRequest, permission: str) -> None:
+    if not request.user.has_perm(permission):
+        raise PermissionDenied
+
+
+def _query(request: HttpRequest) -> str:
+    return request.GET.get("q", "").strip()[:100]
+
+
+def _id_param(value: str) -> int | None:
+    """A primary key from the query string, or None for anything else."""
+    return int(value) if value.isdigit() and len(value) <= 12 else None
+
+
+# --- lookup --------------------------------------------------------------------------
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def customer_list(request: HttpRequest) -> TemplateResponse:
+    """The lookup: search as you type over name, company, phone and email, paginated."""
+    _require(request, "customers.view_customer")
+    q = _query(request)
+    customers = Customer.objects.search(q).for_list()
+    page_obj = Paginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "q": q,
+        "page_obj": page_obj,
+        "customers": page_obj.object_list,
+        "can_change": request.user.has_perm("customers.change_customer"),
+    }
+    return TemplateResponse(
+        request, page_or_partial(request, LIST_TEMPLATE, "customer-table"), context
+    )
+
+
+# --- add / edit ----------------------------------------------------------------------
+
+
+def _selected_agent(form: CustomerForm, customer: Customer) -> BillingAgent | None:
+    if "billing_agent" in form.fields:
+        return form.cleaned_data.get("billing_agent")
+    return customer.billing_agent
+
+
+def _form_context(form: CustomerForm, customer: Customer | None, **extra) -> dict:
+    with_agent = "billing_agent" in form.fields
+    return {
+        "form": form,
+        "customer": customer,
+        "with_agent": with_agent,
+        "agent_search": with_agent
+        and BillingAgent.objects.active().count() > AGENT_SEARCH_THRESHOLD,
+        "move_count": 0,
+        **extra,
+    }
+
+
+def _save(request: HttpRequest, form: CustomerForm, *, move: bool) -> HttpResponse | None:
+    """Save through the service; None (with the error on the form) if a rule refused."""
+    customer = form.save(commit=False)
+    is_new = customer.pk is None
+    try:
+        moved = save_customer(
+            customer=customer,
+            agent=_selected_agent(form, customer),
+            move_open_tickets=move,
+            by=request.user,
+        )
+    except DomainError as error:
+        form.add_error(error.field if error.field in form.fields else None, error.message)
+        return None
+    messages.success(request, f"{customer} was {'added' if is_new else 'saved'}.")
+    if moved:
+        agent = customer.billing_agent
+        target = f"to {agent}" if agent else "off their billing agent"
+        messages.success(request, f"Moved {moved} open ticket{'s' if moved != 1 else ''} {target}.")
+    return redirect(customer)
+
+
+@require_http_methods(["GET", "POST"])
+def customer_create(request: HttpRequest) -> HttpResponse:
+    _require(request, "customers.add_customer")
+    form = CustomerForm(request.POST or None, with_agent=billing_enabled())
+    if request.method == "POST" and form.is_valid():
+        response = _save(request, form, move=False)
+        if response is not None:
+            return response
+    status = 422 if request.method == "POST" else 200
+    return TemplateResponse(request, FORM_TEMPLATE, _form_context(form, None), status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Edit; when the agent changes and open tickets could follow, offer to move them.
+
+    Nothing moves unless the clerk ticks the box. The offer is part of the form (shown by
+    htmx as soon as the picker changes); without JavaScript the first Save that changes
+    the agent shows it instead of saving.
+    """
+    _require(request, "customers.change_customer")
+    customer = get_object_or_404(Customer.objects.select_related("billing_agent"), pk=pk)
+    form = CustomerForm(request.POST or None, instance=customer, with_agent=billing_enabled())
+    move_count = 0
+    if request.method == "POST" and form.is_valid():
+        if form.agent_changed:
+            agent = form.cleaned_data.get("billing_agent")
+            move_count = tickets_that_would_move(customer=customer, agent=agent).count()
+        if move_count and "move_offer_seen" not in request.POST:
+            messages.info(
+                request,
+                "The billing agent changes: choose whether this customer's open tickets "
+                "follow, then save again.",
+            )
+            context = _form_context(form, customer, move_count=move_count)
+            return TemplateResponse(request, FORM_TEMPLATE, context)
+        if not form.has_changed() and not form.agent_changed:
+            messages.info(request, "Nothing was changed.")
+            return redirect(customer)
+        response = _save(request, form, move=form.cleaned_data.get("move_open_tickets", False))
+        if response is not None:
+            return response
+    status = 422 if request.method == "POST" else 200
+    context = _form_context(form, customer, move_count=move_count)
+    return TemplateResponse(request, FORM_TEMPLATE, context, status=status)
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def customer_agent_picker(request: HttpRequest) -> HttpResponse:
+    """The agent picker narrowed to `agent_q`, keeping the agent chosen so far."""
+    if not (
+        request.user.has_perm("customers.change_customer")
+        or request.user.has_perm("customers.add_customer")
+    ):
+        raise PermissionDenied
+    if not billing_enabled():
+        raise PermissionDenied
+    customer_id = _id_param(request.GET.get("customer", ""))
+    customer = get_object_or_404(Customer, pk=customer_id) if customer_id else None
+    selected_id = _id_param(request.GET.get("billing_agent", ""))
+    form = CustomerForm(
+        instance=customer,
+        agent_q=request.GET.get("agent_q", "").strip()[:100],
+        selected_agent_id=selected_id,
+    )
+    form.initial["billing_agent"] = selected_id
+    context = _form_context(form, customer)
+    return TemplateResponse(
+        request, page_or_partial(request, FORM_TEMPLATE, "agent-picker"), context
+    )
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def customer_agent_offer(request: HttpRequest, pk: int) -> HttpResponse:
+    """How many open tickets would follow the customer to the agent now in the picker."""
+    _require(request, "customers.change_customer")
+    customer = get_object_or_404(Customer, pk=pk)
+    selected_id = _id_param(request.GET.get("billing_agent", ""))
+    agent = BillingAgent.objects.filter(pk=selected_id).first() if selected_id else None
+    move_count = 0
+    if (agent.pk if agent else None) != customer.billing_agent_id:
+        move_count = tickets_that_would_move(customer=customer, agent=agent).count()
+    context = {"customer": customer, "move_count": move_count, "new_agent": agent}
+    if not is_partial_request(request):
+        return redirect("customers:customer_edit", pk=customer.pk)
+    return TemplateResponse(request, f"{FORM_TEMPLATE}#agent-move-offer", context)
+
+
+# --- view page -----------------------------------------------------------------------
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def customer_detail(request: HttpRequest, pk: int) -> TemplateResponse:
+    _require(request, "customers.view_customer")
+    customer = get_object_or_404(
+        Customer.objects.select_related("billing_agent").with_open_balance(), pk=pk
+    )
+    tickets = (
+        Ticket.objects.filter(customer=customer)
+        .select_related("billing_agent", "location")
+        .order_by("-created_at", "-id")
+    )
+    tickets_page = Paginator(tickets, TICKETS_PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "customer": customer,
+        "tickets_page": tickets_page,
+        "can_change": request.user.has_perm("customers.change_customer"),
+        "can_add_ticket": request.user.has_perm("tickets.add_ticket"),
+        "can_view_tickets": request.user.has_perm("tickets.view_ticket"),
+    }
+    return TemplateResponse(
+        request, page_or_partial(request, DETAIL_TEMPLATE, "customer-tickets"), context
+    )

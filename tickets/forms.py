@@ -1,0 +1,145 @@
+"""Input shapes for the ticket pages; the rules themselves live in tickets.services.
+
+Money and quantity fields only check that a number was typed (and its size); whether it
+is allowed (above zero, within the subtotal or the balance due) is the services' call,
+and their DomainError is shown beside the field.
+"""
+
+from django import forms
+
+from billing_agents.models import BillingAgent
+from core.forms import BootstrapFormMixin
+from customers.forms import AgentChoiceField, agent_choices
+from customers.models import Customer
+from tickets.models import OPEN_FILTER, DiscountType, Location, PaymentMethod
+from tickets.services import DEPOSIT_METHODS
+from tickets.transitions import Kind, Status
+
+MONEY_ATTRS = {"step": "0.01", "inputmode": "decimal", "class": "text-end"}
+
+
+def _money_field(label: str, **kwargs) -> forms.DecimalField:
+    return forms.DecimalField(
+        label=label,
+        max_digits=12,
+        decimal_places=2,
+        widget=forms.NumberInput(attrs=MONEY_ATTRS),
+        **kwargs,
+    )
+
+
+class TicketCreateForm(BootstrapFormMixin, forms.Form):
+    kind = forms.ChoiceField(
+        label="Kind", choices=Kind.choices, initial=Kind.REPAIR, widget=forms.RadioSelect
+    )
+    location = forms.ModelChoiceField(
+        label="Location", queryset=Location.objects.order_by("name"), empty_label=None
+    )
+    device = forms.CharField(label="Device", max_length=200, required=False)
+    problem_description = forms.CharField(
+        label="Problem description", required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    customer = forms.ModelChoiceField(
+        queryset=Customer.objects.all(), required=False, widget=forms.HiddenInput
+    )
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("kind") == Kind.REPAIR and not (data.get("device") or "").strip():
+            self.add_error("device", "Say which device is being repaired.")
+        return data
+
+
+STATUS_FILTER_CHOICES = [
+    ("", "Any status"),
+    (OPEN_FILTER, "Any open status"),
+    *Status.choices,
+]
+
+
+class TicketFilterForm(forms.Form):
+    """The ticket list's search and filters (all optional; unknown values are dropped)."""
+
+    q = forms.CharField(label="Search tickets", required=False, max_length=100)
+    status = forms.ChoiceField(label="Status", choices=STATUS_FILTER_CHOICES, required=False)
+    kind = forms.ChoiceField(
+        label="Kind", choices=[("", "Any kind"), *Kind.choices], required=False
+    )
+    location = forms.ModelChoiceField(
+        label="Location",
+        queryset=Location.objects.order_by("name"),
+        required=False,
+        empty_label="Any location",
+    )
+    billing_agent = forms.ModelChoiceField(
+        label="Billing agent",
+        queryset=BillingAgent.objects.order_by("company_name", "id"),
+        required=False,
+        empty_label="Any billing agent",
+    )
+
+    def __init__(self, *args, with_agent: bool = True, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if not with_agent:
+            del self.fields["billing_agent"]
+        for name, field in self.fields.items():
+            field.widget.attrs["class"] = "form-control" if name == "q" else "form-select"
+        self.fields["q"].widget.attrs.update(
+            {"type": "search", "placeholder": "T-000123 or customer", "autocomplete": "off"}
+        )
+
+    def filters(self) -> dict:
+        """Keyword arguments for TicketQuerySet.filtered() from the valid fields."""
+        data = self.cleaned_data
+        location = data.get("location")
+        agent = data.get("billing_agent")
+        return {
+            "status": data.get("status") or "",
+            "kind": data.get("kind") or "",
+            "location_id": location.pk if location else None,
+            "billing_agent_id": agent.pk if agent else None,
+        }
+
+
+class ItemForm(BootstrapFormMixin, forms.Form):
+    description = forms.CharField(label="Description", max_length=300)
+    quantity = forms.DecimalField(
+        label="Quantity",
+        max_digits=10,
+        decimal_places=2,
+        initial=1,
+        widget=forms.NumberInput(attrs={"step": "any", "class": "text-end"}),
+    )
+    unit_price = _money_field("Unit price")
+    taxable = forms.BooleanField(label="Taxable", required=False, initial=True)
+
+
+class DiscountForm(BootstrapFormMixin, forms.Form):
+    discount_type = forms.ChoiceField(label="Discount type", choices=DiscountType.choices)
+    discount_value = _money_field("Discount value")
+
+
+class DepositForm(BootstrapFormMixin, forms.Form):
+    amount = _money_field("Deposit amount")
+    method = forms.ChoiceField(
+        label="Payment method",
+        choices=[(m.value, m.label) for m in PaymentMethod if m in DEPOSIT_METHODS],
+    )
+    reference = forms.CharField(label="Reference", max_length=100, required=False)
+
+
+class AgentForm(BootstrapFormMixin, forms.Form):
+    """Another active agent, or none, for a ticket that has a customer."""
+
+    billing_agent = AgentChoiceField(
+        label="Billing agent",
+        queryset=BillingAgent.objects.none(),
+        required=False,
+        empty_label="— None —",
+    )
+
+    def __init__(self, *args, current_id: int | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["billing_agent"]
+        field.queryset = agent_choices(current_id=current_id)
+        field.initial = current_id

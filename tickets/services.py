@@ -1,0 +1,346 @@
+"""Operations on a ticket: create, parties, items, discount, deposits and status moves.
+
+Each one is keyword-only and runs in one transaction. Every operation that changes
+money locks the ticket row (SELECT ... FOR UPDATE), refuses a locked ticket
+(Ticket.ensure_editable), makes the change and stores fresh totals
+(Ticket.recalculate_totals) before the transaction commits; a rule that refuses raises a
+DomainError subclass with a message (and, where it belongs to one, a form field) for
+the clerk, and nothing is written.
+"""
+
+from decimal import Decimal
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from billing_agents.models import BillingAgent
+from core.errors import DomainError
+from core.money import to_cents
+from customers.models import Customer
+from customers.services import ensure_agent_choosable
+from tickets.models import (
+    DiscountType,
+    Location,
+    PaymentKind,
+    PaymentMethod,
+    Ticket,
+    TicketItem,
+    TicketPayment,
+    TicketStatusChange,
+)
+from tickets.transitions import INITIAL_STATUS, Kind
+
+OVERRIDE_PERMISSION = "billing_agents.override_credit_limit"
+# Deposits are taken at the counter; account credit is drawn through invoicing only.
+DEPOSIT_METHODS = [
+    PaymentMethod.CASH,
+    PaymentMethod.CARD,
+    PaymentMethod.CHEQUE,
+    PaymentMethod.ACH,
+]
+MAX_QUANTITY = Decimal("99999999.99")
+MAX_MONEY = Decimal("9999999999.99")
+
+
+class AgentNeedsCustomer(DomainError):
+    """A billing agent pays for a customer, so a ticket without one cannot have an agent."""
+
+
+class InvalidLineItem(DomainError):
+    """A line item's quantity or price is out of range."""
+
+
+class InvalidDiscount(DomainError):
+    """A discount below zero, over 100 %, or over the subtotal."""
+
+
+class InvalidDeposit(DomainError):
+    """A deposit of zero or less, above the balance due, or by an unsupported method."""
+
+
+class OverrideNotAllowed(DomainError):
+    """Only a user holding billing_agents.override_credit_limit may override a limit."""
+
+
+def _lock(ticket: Ticket) -> Ticket:
+    """The ticket row again, locked for this transaction, with its location."""
+    return (
+        Ticket.objects.select_for_update(of=("self",))
+        .select_related("location", "billing_agent", "customer")
+        .get(pk=ticket.pk)
+    )
+
+
+def _refresh(ticket: Ticket, locked: Ticket) -> None:
+    """Copy the locked row's state back onto the caller's instance."""
+    for field in Ticket._meta.concrete_fields:
+        setattr(ticket, field.attname, getattr(locked, field.attname))
+
+
+# --- create and parties ----------------------------------------------------------------
+
+
+@transaction.atomic
+def create_ticket(
+    *,
+    kind: str,
+    location: Location,
+    device: str = "",
+    problem_description: str = "",
+    customer: Customer | None = None,
+    by: AbstractBaseUser | None,
+) -> Ticket:
+    """Open a repair ticket (New) or a quick sale (Open) at `location`.
+
+    With `customer`, the customer's active billing agent is attached too (attach_customer).
+    """
+    ticket = Ticket(
+        kind=kind,
+        status=INITIAL_STATUS[Kind(kind)],
+        location=location,
+        device=device,
+        problem_description=problem_description,
+        created_by=by,
+    )
+    ticket._history_user = by
+    ticket.save()
+    ticket.recalculate_totals()
+    if customer is not None:
+        attach_customer(ticket=ticket, customer=customer, by=by)
+    return ticket
+
+
+@transaction.atomic
+def attach_customer(*, ticket: Ticket, customer: Customer, by: AbstractBaseUser | None) -> Ticket:
+    """Attach `customer` to the ticket and, with it, the customer's billing agent.
+
+    The agent comes along only while it is active; a customer without one (or with an
+    inactive one) leaves the ticket without an agent. Refused on a locked ticket.
+    """
+    locked = _lock(ticket)
+    locked.ensure_editable()
+    agent = customer.billing_agent
+    locked.customer = customer
+    locked.billing_agent = agent if agent is not None and agent.is_active else None
+    locked._history_user = by
+    locked.save(update_fields=["customer", "billing_agent", "updated_at"])
+    _refresh(ticket, locked)
+    return ticket
+
+
+@transaction.atomic
+def set_billing_agent(
+    *, ticket: Ticket, agent: BillingAgent | None, by: AbstractBaseUser | None
+) -> Ticket:
+    """Bill the ticket through another active agent, or through none (`agent=None`).
+
+    Raises AgentNeedsCustomer without a customer, InactiveAgent for an inactive agent
+    (other than the one already on the ticket) and TicketLocked on a locked ticket.
+    """
+    locked = _lock(ticket)
+    locked.ensure_editable()
+    if locked.customer_id is None and agent is not None:
+        raise AgentNeedsCustomer(
+            "Attach a customer first: a billing agent pays on behalf of a customer.",
+            field="billing_agent",
+        )
+    ensure_agent_choosable(agent, current_id=locked.billing_agent_id)
+    locked.billing_agent = agent
+    locked._history_user = by
+    locked.save(update_fields=["billing_agent", "updated_at"])
+    _refresh(ticket, locked)
+    return ticket
+
+
+# --- line items -------------------------------------------------------------------------
+
+
+def _check_line(*, description: str, quantity: Decimal, unit_price: Decimal) -> None:
+    if not description.strip():
+        raise InvalidLineItem("Describe the item.", field="description")
+    if quantity <= 0:
+        raise InvalidLineItem("Quantity must be more than zero.", field="quantity")
+    if quantity > MAX_QUANTITY:
+        raise InvalidLineItem("Quantity is too large.", field="quantity")
+    if unit_price < 0:
+        raise InvalidLineItem("Unit price cannot be negative.", field="unit_price")
+    if unit_price > MAX_MONEY:
+        raise InvalidLineItem("Unit price is too large.", field="unit_price")
+
+
+@transaction.atomic
+def add_item(
+    *,
+    ticket: Ticket,
+    description: str,
+    quantity: Decimal,
+    unit_price: Decimal,
+    taxable: bool = True,
+    by: AbstractBaseUser | None,
+) -> TicketItem:
+    """Add a line (quantity above zero, price zero or more) and store fresh totals."""
+    _check_line(description=description, quantity=quantity, unit_price=unit_price)
+    locked = _lock(ticket)
+    locked.ensure_editable()
+    item = TicketItem.objects.create(
+        ticket=locked,
+        description=description.strip(),
+        quantity=quantity,
+        unit_price=to_cents(unit_price),
+        taxable=taxable,
+    )
+    locked._history_user = by
+    locked.recalculate_totals()
+    _refresh(ticket, locked)
+    return item
+
+
+@transaction.atomic
+def update_item(
+    *,
+    item: TicketItem,
+    description: str,
+    quantity: Decimal,
+    unit_price: Decimal,
+    taxable: bool,
+    by: AbstractBaseUser | None,
+) -> TicketItem:
+    """Change a line and store fresh totals.
+
+    Refused (DomainError from recalculate_totals) when the new total would fall below
+    what has been paid already.
+    """
+    _check_line(description=description, quantity=quantity, unit_price=unit_price)
+    locked = _lock(item.ticket)
+    locked.ensure_editable()
+    row = TicketItem.objects.select_for_update().get(pk=item.pk, ticket=locked)
+    row.description = description.strip()
+    row.quantity = quantity
+    row.unit_price = to_cents(unit_price)
+    row.taxable = taxable
+    row.save()
+    locked._history_user = by
+    locked.recalculate_totals()
+    _refresh(item.ticket, locked)
+    return row
+
+
+@transaction.atomic
+def remove_item(*, item: TicketItem, by: AbstractBaseUser | None) -> None:
+    """Delete a line and store fresh totals (refused if paid would exceed the new total)."""
+    locked = _lock(item.ticket)
+    locked.ensure_editable()
+    TicketItem.objects.filter(pk=item.pk, ticket=locked).delete()
+    locked._history_user = by
+    locked.recalculate_totals()
+    _refresh(item.ticket, locked)
+
+
+# --- discount and deposits ----------------------------------------------------------------
+
+
+@transaction.atomic
+def set_discount(
+    *,
+    ticket: Ticket,
+    discount_type: str,
+    discount_value: Decimal,
+    by: AbstractBaseUser | None,
+) -> Ticket:
+    """Set the ticket-level discount: an amount, or a percent of the subtotal.
+
+    Never below zero, never over 100 %, never more than the subtotal (InvalidDiscount, on
+    the discount_value field), and never so large that paid would exceed the total.
+    """
+    if discount_type not in DiscountType.values:
+        raise InvalidDiscount("Choose an amount or a percent.", field="discount_type")
+    if discount_value < 0:
+        raise InvalidDiscount("A discount cannot be negative.", field="discount_value")
+    if discount_type == DiscountType.PERCENT and discount_value > 100:
+        raise InvalidDiscount("A percent discount cannot exceed 100 %.", field="discount_value")
+    if discount_value > MAX_MONEY:
+        raise InvalidDiscount("The discount is too large.", field="discount_value")
+    locked = _lock(ticket)
+    locked.ensure_editable()
+    locked.discount_type = discount_type
+    locked.discount_value = to_cents(discount_value)
+    locked._history_user = by
+    locked.save(update_fields=["discount_type", "discount_value", "updated_at"])
+    totals = locked.fresh_totals()
+    if totals.discount > totals.subtotal:
+        raise InvalidDiscount(
+            f"The discount ({totals.discount:.2f}) cannot be more than the subtotal "
+            f"({totals.subtotal:.2f}).",
+            field="discount_value",
+        )
+    locked.recalculate_totals()
+    _refresh(ticket, locked)
+    return ticket
+
+
+@transaction.atomic
+def add_deposit(
+    *,
+    ticket: Ticket,
+    amount: Decimal,
+    method: str,
+    reference: str = "",
+    by: AbstractBaseUser | None,
+) -> TicketPayment:
+    """Record a deposit or down payment taken at the counter.
+
+    More than zero and never more than the balance due (InvalidDeposit on `amount`);
+    cash, card, cheque or ACH (account credit is drawn through invoicing).
+    """
+    if method not in DEPOSIT_METHODS:
+        raise InvalidDeposit("Choose cash, card, cheque or ACH.", field="method")
+    if amount <= 0:
+        raise InvalidDeposit("A deposit must be more than zero.", field="amount")
+    if to_cents(amount) != amount:
+        raise InvalidDeposit("Enter the amount in whole cents.", field="amount")
+    locked = _lock(ticket)
+    locked.ensure_editable()
+    if amount > locked.balance_due:
+        raise InvalidDeposit(
+            f"The deposit ({amount:.2f}) cannot be more than the balance due "
+            f"({locked.balance_due:.2f}).",
+            field="amount",
+        )
+    payment = TicketPayment.objects.create(
+        ticket=locked,
+        kind=PaymentKind.DEPOSIT,
+        amount=amount,
+        method=method,
+        reference=reference.strip(),
+        received_by=by,
+    )
+    locked._history_user = by
+    locked.recalculate_totals()
+    _refresh(ticket, locked)
+    return payment
+
+
+# --- status -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def move_ticket(
+    *,
+    ticket: Ticket,
+    target: str,
+    by: AbstractBaseUser | None,
+    override_credit_limit: bool = False,
+) -> TicketStatusChange:
+    """Move the ticket to `target` through Ticket.transition_to (the one transitions table).
+
+    Raises InvalidTransition for a move that is not allowed now, CreditLimitExceeded when
+    the agent would pass its credit limit, and OverrideNotAllowed when `by` asks to
+    override a limit without billing_agents.override_credit_limit.
+    """
+    if override_credit_limit and by is not None and not by.has_perm(OVERRIDE_PERMISSION):
+        raise OverrideNotAllowed("Only a manager can override a billing agent's credit limit.")
+    locked = _lock(ticket)
+    locked._history_user = by
+    change = locked.transition_to(target, by=by, override_credit_limit=override_credit_limit)
+    _refresh(ticket, locked)
+    return change

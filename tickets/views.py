@@ -1,0 +1,367 @@
+"""Ticket pages: the list, create, and the detail page where everything happens in place.
+
+Every change on the detail page is a POST to its own endpoint. With htmx the answer is
+the re-rendered `ticket-workspace` partial (parties, items, discount, deposits, totals
+and status together, so no figure on the page can disagree with another); without htmx
+a success redirects back to the page (PRG) and a refusal renders the page with the
+message beside the field and a 4xx status.
+"""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from core.errors import DomainError
+from core.htmx import is_partial_request, page_or_partial
+from core.plans import billing_enabled
+from customers.models import Customer
+from tickets import services
+from tickets.forms import (
+    AgentForm,
+    DepositForm,
+    DiscountForm,
+    ItemForm,
+    TicketCreateForm,
+    TicketFilterForm,
+)
+from tickets.models import CreditLimitExceeded, Ticket, TicketItem, TicketLocked
+from tickets.transitions import Status
+
+PAGE_SIZE = 25
+CUSTOMER_RESULTS = 8
+LIST_TEMPLATE = "tickets/ticket_list.html"
+DETAIL_TEMPLATE = "tickets/ticket_detail.html"
+# The parts of the detail page an htmx GET may ask for (by hx-target).
+DETAIL_PARTIALS = frozenset({"ticket-workspace", "customer-results"})
+
+
+def _require(request: HttpRequest, permission: str) -> None:
+    if not request.user.has_perm(permission):
+        raise PermissionDenied
+
+
+def _id_param(value: str | None) -> int | None:
+    """A primary key from the request, or None for anything else."""
+    value = (value or "").strip()
+    return int(value) if value.isdigit() and len(value) <= 12 else None
+
+
+def _ticket(pk: int) -> Ticket:
+    return get_object_or_404(
+        Ticket.objects.select_related("location", "customer", "billing_agent"), pk=pk
+    )
+
+
+# --- list and create -------------------------------------------------------------------
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def ticket_list(request: HttpRequest) -> TemplateResponse:
+    """Tickets, newest first, filtered by status, kind, location and agent, searchable by
+    number or customer; one page is a fixed number of queries."""
+    _require(request, "tickets.view_ticket")
+    form = TicketFilterForm(request.GET, with_agent=billing_enabled())
+    tickets = Ticket.objects.for_list().order_by("-created_at", "-id")
+    if form.is_valid():
+        tickets = tickets.search(form.cleaned_data["q"]).filtered(**form.filters())
+    page_obj = Paginator(tickets, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"form": form, "page_obj": page_obj, "tickets": page_obj.object_list}
+    return TemplateResponse(
+        request, page_or_partial(request, LIST_TEMPLATE, "ticket-table"), context
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def ticket_create(request: HttpRequest) -> HttpResponse:
+    """A repair (device, problem) or a quick sale at a location; `?customer=` pre-attaches."""
+    _require(request, "tickets.add_ticket")
+    initial = {"customer": _id_param(request.GET.get("customer"))}
+    form = TicketCreateForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        ticket = services.create_ticket(
+            kind=data["kind"],
+            location=data["location"],
+            device=data["device"].strip(),
+            problem_description=data["problem_description"].strip(),
+            customer=data["customer"],
+            by=request.user,
+        )
+        messages.success(request, f"{ticket.get_kind_display()} {ticket.number} was created.")
+        return HttpResponseRedirect(ticket.get_absolute_url())
+    customer = None
+    if initial["customer"] and not form.is_bound:
+        customer = Customer.objects.filter(pk=initial["customer"]).first()
+    elif form.is_bound and form.is_valid():
+        customer = form.cleaned_data.get("customer")
+    context = {"form": form, "customer": customer}
+    status = 422 if request.method == "POST" else 200
+    return TemplateResponse(request, "tickets/ticket_form.html", context, status=status)
+
+
+# --- detail page -------------------------------------------------------------------------
+
+
+def _edit_item(request: HttpRequest, ticket: Ticket) -> TicketItem | None:
+    item_id = _id_param(request.GET.get("edit_item"))
+    if item_id is None or ticket.is_locked:
+        return None
+    return ticket.items.filter(pk=item_id).first()
+
+
+def _item_form(item: TicketItem, data=None) -> ItemForm:
+    return ItemForm(
+        data,
+        prefix="edit",
+        initial={
+            "description": item.description,
+            "quantity": item.quantity.normalize(),
+            "unit_price": item.unit_price,
+            "taxable": item.taxable,
+        },
+    )
+
+
+def _workspace(request: HttpRequest, ticket: Ticket, **overrides) -> dict:
+    """Everything the workspace shows; `overrides` carry bound forms and errors."""
+    can_change = request.user.has_perm("tickets.change_ticket")
+    try:
+        ticket.ensure_editable()
+        locked_reason = None
+    except TicketLocked as error:
+        locked_reason = error.message
+    editable = can_change and locked_reason is None
+    customer_q = request.GET.get("customer_q", "").strip()[:100]
+    context = {
+        "ticket": ticket,
+        "items": list(ticket.items.all()),
+        "payments": list(ticket.payments.select_related("received_by")),
+        "status_changes": list(
+            ticket.status_changes.select_related("changed_by").order_by("-changed_at", "-id")[:10]
+        ),
+        "can_change": can_change,
+        "editable": editable,
+        "locked_reason": locked_reason,
+        "with_agent": billing_enabled(),
+        "can_override": request.user.has_perm(services.OVERRIDE_PERMISSION),
+        "moves": [(target, Status(target).label) for target in ticket.allowed_moves()]
+        if can_change
+        else [],
+        "refused_moves": [(Status(t).label, reason) for t, reason in ticket.refused_moves()]
+        if can_change and locked_reason is None
+        else [],
+        "customer_q": customer_q,
+        "customer_results": _customer_results(customer_q) if editable else [],
+        "item_form": ItemForm(prefix="item"),
+        "edit_item": None,
+        "edit_form": None,
+        "discount_form": DiscountForm(
+            initial={
+                "discount_type": ticket.discount_type,
+                "discount_value": ticket.discount_value,
+            }
+        ),
+        "deposit_form": DepositForm(prefix="deposit"),
+        "agent_form": AgentForm(current_id=ticket.billing_agent_id),
+        "alert": None,
+        "credit_error": None,
+        "credit_target": "",
+    }
+    edit_item = overrides.get("edit_item") or _edit_item(request, ticket)
+    if edit_item is not None and editable:
+        context["edit_item"] = edit_item
+        context["edit_form"] = _item_form(edit_item)
+    context.update(overrides)
+    return context
+
+
+def _customer_results(q: str) -> list[Customer]:
+    if not q:
+        return []
+    return list(Customer.objects.search(q).for_list()[:CUSTOMER_RESULTS])
+
+
+@require_GET
+@vary_on_headers("HX-Request", "HX-Target")
+def ticket_detail(request: HttpRequest, pk: int) -> TemplateResponse:
+    """The ticket page; htmx may ask for the workspace or the customer lookup results."""
+    _require(request, "tickets.view_ticket")
+    ticket = _ticket(pk)
+    context = _workspace(request, ticket)
+    target = request.htmx.target if is_partial_request(request) else None
+    template = f"{DETAIL_TEMPLATE}#{target}" if target in DETAIL_PARTIALS else DETAIL_TEMPLATE
+    return TemplateResponse(request, template, context)
+
+
+def _done(request: HttpRequest, ticket: Ticket, message: str) -> HttpResponse:
+    """After a change: the fresh workspace for htmx, a redirect to the page otherwise."""
+    messages.success(request, message)
+    if is_partial_request(request):
+        ticket = _ticket(ticket.pk)
+        return TemplateResponse(
+            request, f"{DETAIL_TEMPLATE}#ticket-workspace", _workspace(request, ticket)
+        )
+    return HttpResponseRedirect(ticket.get_absolute_url())
+
+
+def _refused(
+    request: HttpRequest, ticket: Ticket, *, status: int = 422, **overrides
+) -> TemplateResponse:
+    """A refusal: the workspace (htmx) or the page (status 4xx) with the message shown."""
+    ticket = _ticket(ticket.pk)  # what the database holds: the refused change left no trace
+    context = _workspace(request, ticket, **overrides)
+    if is_partial_request(request):
+        return TemplateResponse(request, f"{DETAIL_TEMPLATE}#ticket-workspace", context)
+    return TemplateResponse(request, DETAIL_TEMPLATE, context, status=status)
+
+
+def _form_error(form, error: DomainError) -> None:
+    form.add_error(error.field if error.field in form.fields else None, error.message)
+
+
+@require_POST
+def ticket_attach_customer(request: HttpRequest, pk: int) -> HttpResponse:
+    _require(request, "tickets.change_ticket")
+    ticket = _ticket(pk)
+    customer_id = _id_param(request.POST.get("customer"))
+    customer = (
+        Customer.objects.select_related("billing_agent").filter(pk=customer_id).first()
+        if customer_id
+        else None
+    )
+    if customer is None:
+        return _refused(request, ticket, alert="Choose a customer to attach.")
+    try:
+        services.attach_customer(ticket=ticket, customer=customer, by=request.user)
+    except DomainError as error:
+        return _refused(request, ticket, alert=error.message)
+    message = f"{customer} is now the customer of {ticket.number}."
+    if ticket.billing_agent_id:
+        message += f" Billed through {ticket.billing_agent}."
+    return _done(request, ticket, message)
+
+
+@require_POST
+def ticket_set_agent(request: HttpRequest, pk: int) -> HttpResponse:
+    _require(request, "tickets.change_ticket")
+    if not billing_enabled():
+        raise PermissionDenied
+    ticket = _ticket(pk)
+    form = AgentForm(request.POST, current_id=ticket.billing_agent_id)
+    if form.is_valid():
+        agent = form.cleaned_data["billing_agent"]
+        try:
+            services.set_billing_agent(ticket=ticket, agent=agent, by=request.user)
+        except DomainError as error:
+            _form_error(form, error)
+        else:
+            if agent is None:
+                return _done(request, ticket, f"{ticket.number} is no longer billed to an agent.")
+            return _done(request, ticket, f"{ticket.number} is now billed through {agent}.")
+    return _refused(request, ticket, agent_form=form)
+
+
+@require_POST
+def ticket_add_item(request: HttpRequest, pk: int) -> HttpResponse:
+    _require(request, "tickets.change_ticket")
+    ticket = _ticket(pk)
+    form = ItemForm(request.POST, prefix="item")
+    if form.is_valid():
+        try:
+            item = services.add_item(ticket=ticket, **form.cleaned_data, by=request.user)
+        except DomainError as error:
+            _form_error(form, error)
+        else:
+            return _done(request, ticket, f"Added “{item.description}”.")
+    return _refused(request, ticket, item_form=form)
+
+
+@require_POST
+def ticket_update_item(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
+    _require(request, "tickets.change_ticket")
+    ticket = _ticket(pk)
+    item = get_object_or_404(TicketItem, pk=item_pk, ticket=ticket)
+    form = _item_form(item, request.POST)
+    if form.is_valid():
+        try:
+            services.update_item(item=item, **form.cleaned_data, by=request.user)
+        except DomainError as error:
+            _form_error(form, error)
+        else:
+            return _done(request, ticket, f"Saved “{form.cleaned_data['description']}”.")
+    return _refused(request, ticket, edit_item=item, edit_form=form)
+
+
+@require_POST
+def ticket_remove_item(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
+    _require(request, "tickets.change_ticket")
+    ticket = _ticket(pk)
+    item = get_object_or_404(TicketItem, pk=item_pk, ticket=ticket)
+    try:
+        services.remove_item(item=item, by=request.user)
+    except DomainError as error:
+        return _refused(request, ticket, alert=error.message)
+    return _done(request, ticket, f"Removed “{item.description}”.")
+
+
+@require_POST
+def ticket_set_discount(request: HttpRequest, pk: int) -> HttpResponse:
+    _require(request, "tickets.change_ticket")
+    ticket = _ticket(pk)
+    form = DiscountForm(request.POST)
+    if form.is_valid():
+        try:
+            services.set_discount(ticket=ticket, **form.cleaned_data, by=request.user)
+        except DomainError as error:
+            _form_error(form, error)
+        else:
+            return _done(request, ticket, f"Discount on {ticket.number} saved.")
+    return _refused(request, ticket, discount_form=form)
+
+
+@require_POST
+def ticket_add_deposit(request: HttpRequest, pk: int) -> HttpResponse:
+    _require(request, "tickets.change_ticket")
+    ticket = _ticket(pk)
+    form = DepositForm(request.POST, prefix="deposit")
+    if form.is_valid():
+        try:
+            payment = services.add_deposit(ticket=ticket, **form.cleaned_data, by=request.user)
+        except DomainError as error:
+            _form_error(form, error)
+        else:
+            return _done(
+                request, ticket, f"Deposit of ${payment.amount:,.2f} recorded on {ticket.number}."
+            )
+    return _refused(request, ticket, deposit_form=form)
+
+
+@require_POST
+def ticket_move(request: HttpRequest, pk: int) -> HttpResponse:
+    """Move to `target`; `override=1` (credit-limit override) needs its own permission."""
+    _require(request, "tickets.change_ticket")
+    override = request.POST.get("override") == "1"
+    if override and not request.user.has_perm(services.OVERRIDE_PERMISSION):
+        raise PermissionDenied
+    ticket = _ticket(pk)
+    target = request.POST.get("target", "")
+    try:
+        services.move_ticket(
+            ticket=ticket, target=target, by=request.user, override_credit_limit=override
+        )
+    except CreditLimitExceeded as error:
+        return _refused(request, ticket, status=409, credit_error=error, credit_target=target)
+    except DomainError as error:
+        return _refused(request, ticket, status=409, alert=error.message)
+    label = Status(target).label
+    if override:
+        return _done(
+            request, ticket, f"{ticket.number} moved to {label} (credit limit overridden)."
+        )
+    return _done(request, ticket, f"{ticket.number} moved to {label}.")
