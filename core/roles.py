@@ -16,10 +16,10 @@ _FRONT_DESK_PERMS = [
     "tickets.add_ticket",
     "tickets.change_ticket",
     "tickets.view_location",
-    "billing_agents.view_billingagent",
 ]
 _BILLING_PERMS = [
     *_FRONT_DESK_PERMS,
+    "billing_agents.view_billingagent",
     "billing_agents.add_billingagent",
     "billing_agents.change_billingagent",
     "invoicing.view_invoice",

@@ -20,7 +20,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from django.utils import timezone
 
-SECTIONS = ["billing_agents.bench", "invoicing.bench"]
+SECTIONS = ["customers.bench", "billing_agents.bench", "invoicing.bench"]
 COMMAND = "make bench  (scripts/with_postgres.sh .venv/bin/python manage.py bench)"
 
 
