@@ -1,6 +1,5 @@
 """Small display helpers for invoice pages."""
 
-
 from django import template
 
 register = template.Library()
@@ -18,6 +17,3 @@ STATUS_CLASSES = {
 def status_badge(display_status: str) -> str:
     """The Bootstrap badge class for an invoice's display status."""
     return STATUS_CLASSES.get(display_status, "text-bg-light")
-
-
-
