@@ -19,9 +19,10 @@ class InvoiceFigures:
     overdue_balance: Decimal
 
 
-def open_tickets_by_status() -> list[tuple[str, int]]:
+def open_tickets_by_status() -> list[tuple[str, str, int]]:
+    """(status, label, count) for each open status that has tickets, in workflow order."""
     counts = dict(Ticket.objects.open().values_list("status").annotate(n=Count("id")).order_by())
-    return [(s.label, counts[s.value]) for s in Status if counts.get(s.value)]
+    return [(s.value, s.label, counts[s.value]) for s in Status if counts.get(s.value)]
 
 
 def waiting_for_payment() -> tuple[int, Decimal]:

@@ -42,8 +42,9 @@ def test_dashboard_shows_real_figures(manager_client):
     )
     response = manager_client.get("/")
     assert response.status_code == 200
-    assert ("In Repair", 2) in response.context["by_status"]
-    assert all(label != "Closed" for label, _ in response.context["by_status"])
+    assert ("in_repair", "In Repair", 2) in response.context["by_status"]
+    assert all(status != "closed" for status, _, _ in response.context["by_status"])
+    assert 'href="/tickets/?status=in_repair"' in response.content.decode()
     assert response.context["wfp_count"] == 1
     assert response.context["wfp_due"] == Decimal("40.00")
     figures = response.context["invoices"]
