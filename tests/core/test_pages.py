@@ -98,3 +98,20 @@ def test_full_page_responses_leave_messages_for_the_page():
     response = HtmxMessagesMiddleware(lambda r: HttpResponse("ok"))(request)
     assert "HX-Trigger" not in response
     assert [str(m) for m in messages.get_messages(request)] == ["Saved."]
+
+
+def test_production_static_files_collect_with_hashed_names(settings, tmp_path):
+    """make serve's collectstatic: every vendored file and its source maps resolve."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    settings.STATIC_ROOT = tmp_path
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
+    # Django resets the static storage when these settings change.
+    call_command("collectstatic", "--noinput", stdout=StringIO())
+    assert (tmp_path / "staticfiles.json").exists()
+    assert list(tmp_path.glob("vendor/htmx/htmx.min.*.js"))
