@@ -13,7 +13,12 @@ def create_roles(apps, schema_editor):
         create_permissions(app_config, apps=apps, verbosity=0)
         app_config.models_module = None
 
-    ensure_role_groups(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"))
+    # django-axes' permissions may not exist yet; 0002_roles_axes adds them.
+    ensure_role_groups(
+        apps.get_model("auth", "Group"),
+        apps.get_model("auth", "Permission"),
+        skip_apps=frozenset({"axes"}),
+    )
 
 
 def remove_roles(apps, schema_editor):

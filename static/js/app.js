@@ -58,6 +58,15 @@
       bootstrap.Modal.getOrCreateInstance(document.getElementById("confirm-modal")).show();
     }
   });
+  // <input type="checkbox" data-check-all="selector"> ticks or unticks every match.
+  document.addEventListener("change", function (event) {
+    var selector = event.target.getAttribute && event.target.getAttribute("data-check-all");
+    if (!selector) return;
+    document.querySelectorAll(selector).forEach(function (box) {
+      box.checked = event.target.checked;
+    });
+  });
+
   document.body.addEventListener("closeModal", function () {
     var el = document.getElementById("confirm-modal");
     var modal = bootstrap.Modal.getInstance(el);

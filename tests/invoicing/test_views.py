@@ -405,8 +405,9 @@ def test_print_is_a_standalone_document(billing_client, invoice, settings):
     text = response.text
     assert response.status_code == 200
     assert "Fixers &amp; Co" in text
-    assert "window.print()" in text
-    assert "@media print" in text
+    # The Print button works through static/js/print.js (no inline handler under the CSP).
+    assert "data-print" in text and "/static/js/print.js" in text
+    assert "/static/css/print.css" in text
     assert "/static/vendor/bootstrap/bootstrap.min.css" in text
     assert "cdn" not in text.lower()
     assert "Lakeside Schools" in text
@@ -621,6 +622,38 @@ def test_double_submitted_remittance_records_one_payment(billing_client, invoice
     assert TicketPayment.objects.filter(kind=PaymentKind.REMITTANCE).count() == 2
     invoice.refresh_from_db()
     assert invoice.amount_paid == D("120.00")
+
+
+def test_a_reused_key_with_another_amount_shows_the_refusal_on_the_form(billing_client, invoice):
+    data = _remittance_data(invoice)
+    assert billing_client.post(url("invoice_remittance", invoice.pk), data).status_code == 302
+    data["amount"] = "30.00"
+    response = billing_client.post(url("invoice_remittance", invoice.pk), data)
+    assert response.status_code == 422
+    assert "This payment form already recorded cheque 120.00" in response.text
+    assert "nothing was recorded now" in response.text
+    assert Remittance.objects.count() == 1
+    invoice.refresh_from_db()
+    assert invoice.amount_paid == D("120.00")
+
+
+def test_a_key_used_on_another_invoice_shows_the_refusal_on_the_form(
+    billing_client, invoice, agent, location, billing_user
+):
+    [other] = services.create_invoices(
+        payer=agent,
+        ticket_ids=[waiting_ticket(agent, location=location).pk],
+        batch=True,
+        by=billing_user,
+    )
+    data = _remittance_data(invoice, amount="50.00")
+    assert billing_client.post(url("invoice_remittance", invoice.pk), data).status_code == 302
+    response = billing_client.post(url("invoice_remittance", other.pk), data)
+    assert response.status_code == 422
+    assert f"already recorded cheque 50.00 for {invoice.number}" in response.text
+    assert not other.remittances.exists()
+    other.refresh_from_db()
+    assert other.amount_paid == D("0.00")
 
 
 def test_account_credit_remittance_is_refused_beyond_the_credit(
