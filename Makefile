@@ -41,7 +41,7 @@ format: install
 
 ## make bench: benchmarks on a throwaway PostgreSQL, figures into docs/benchmarks.md
 bench: install
-	scripts/with_postgres.sh $(PY) manage.py bench
+	scripts/with_postgres.sh $(PY) -m benchmarks $(BENCH_ARGS)
 
 ## make lock: re-resolve requirements.lock from pyproject.toml's ranges
 lock:

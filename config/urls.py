@@ -10,5 +10,5 @@ urlpatterns = [
     path("customers/", include("customers.urls")),
     path("tickets/", include("tickets.urls")),
     path("invoices/", include("invoicing.urls")),
-    path("", include("core.urls")),
+    path("", include("dashboard.urls")),
 ]

@@ -1,8 +1,8 @@
 from django.urls import path
 
-from core import views
+from dashboard import views
 
-app_name = "core"
+app_name = "dashboard"
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),

@@ -2,8 +2,8 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET
 
-from core import dashboard as figures
 from core.plans import billing_enabled
+from dashboard import figures
 
 
 @require_GET
@@ -17,4 +17,4 @@ def dashboard(request: HttpRequest) -> TemplateResponse:
         if billing_enabled() and request.user.has_perm("invoicing.view_invoice")
         else None,
     }
-    return TemplateResponse(request, "core/dashboard.html", context)
+    return TemplateResponse(request, "dashboard/dashboard.html", context)

@@ -6,14 +6,13 @@ client, so URL routing, middleware, the queries and template rendering all count
 median of repeated runs, for a handful of typical searches. EXPLAIN shows which index
 PostgreSQL uses for a search word.
 
-Protocol (see core/management/commands/bench.py): `run(out) -> str` gets a writer for
+Protocol (see benchmarks/runner.py): `run(out) -> str` gets a writer for
 progress lines and a freshly migrated throwaway database, and returns a markdown section.
-`manage.py bench_customer_lookup` runs it on its own.
+`python -m benchmarks --only customer_lookup` runs it on its own.
 """
 
 import os
 import random
-import statistics
 import time
 
 from django.conf import settings
@@ -21,8 +20,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext, override_settings
+from django.test.utils import override_settings
 
+from benchmarks.timing import measure_get
 from core.roles import FRONT_DESK, ensure_role_groups
 from customers.models import Customer
 
@@ -102,19 +102,8 @@ def _clerk():
 
 def _time(client: Client, q: str) -> tuple[float, float, int, float]:
     """Median and worst of RUNS requests (ms), the query count and SQL time of one (ms)."""
-    params = {"q": q} if q else {}
-    for _ in range(2):  # warm caches and the connection
-        client.get(URL, params, headers=HTMX)
-    timings = []
-    for _ in range(RUNS):
-        started = time.perf_counter()
-        response = client.get(URL, params, headers=HTMX)
-        timings.append((time.perf_counter() - started) * 1000)
-        assert response.status_code == 200, response.status_code
-    with CaptureQueriesContext(connection) as captured:
-        client.get(URL, params, headers=HTMX)
-    sql_ms = sum(float(query["time"]) for query in captured.captured_queries) * 1000
-    return statistics.median(timings), max(timings), len(captured.captured_queries), sql_ms
+    figures = measure_get(client, URL, {"q": q} if q else {}, runs=RUNS, headers=HTMX)
+    return figures.median_ms, figures.worst_ms, figures.queries, figures.sql_ms
 
 
 def _plan(q: str) -> str:

@@ -3,6 +3,7 @@ from io import StringIO
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django.test import RequestFactory
 
 from billing_agents.models import BillingAgent
 from customers.models import Customer
@@ -40,9 +41,10 @@ def test_seeded_tickets_hold_totals_equal_to_a_fresh_computation():
 
 @pytest.mark.django_db
 def test_demo_logins_work_for_each_role():
-    from core.management.commands.seed_demo import DEMO_PASSWORD, DEMO_USERS
+    from demo.management.commands.seed_demo import DEMO_PASSWORD, DEMO_USERS
 
     call_command("seed_demo", stdout=StringIO())
     for username, _, _, role in DEMO_USERS:
-        user = authenticate(username=username, password=DEMO_PASSWORD)
+        request = RequestFactory().post("/accounts/login/")  # django-axes needs the request
+        user = authenticate(request, username=username, password=DEMO_PASSWORD)
         assert user is not None and user.groups.filter(name=role).exists()

@@ -206,6 +206,8 @@ class Command(BaseCommand):
                     "first_name": first,
                     "last_name": last,
                     "email": f"{username}@shop.example",
+                    # Managers reach the admin to unlock throttled logins.
+                    "is_staff": role == MANAGER,
                 },
             )
             if created:

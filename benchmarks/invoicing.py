@@ -6,7 +6,6 @@ transaction that is rolled back at the end, so the database is left as it was.
 """
 
 import statistics
-import time
 from collections import defaultdict
 from collections.abc import Callable
 from decimal import Decimal
@@ -15,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+from benchmarks.timing import timed_ms
 from billing_agents.models import BillingAgent
 from customers.models import Customer
 from invoicing import services
@@ -84,9 +84,8 @@ def run(out) -> str:
                 result = func()
             queries[name] = len(ctx.captured_queries)
             return result
-        start = time.perf_counter()
-        result = func()
-        times[name].append(time.perf_counter() - start)
+        result, ms = timed_ms(func)
+        times[name].append(ms)
         return result
 
     try:
@@ -134,7 +133,7 @@ def run(out) -> str:
 
     rows = []
     for name in (create_batch, pay_all, create_each):
-        ms = [t * 1000 for t in times[name]]
+        ms = times[name]
         rows.append(
             f"| {name} | {queries[name]} | {statistics.median(ms):.0f} | {min(ms):.0f} "
             f"| {max(ms):.0f} |"

@@ -1,4 +1,4 @@
-"""Benchmark of the billing agents manage page (run by `manage.py bench` on PostgreSQL).
+"""Benchmark of the billing agents manage page (run by `make bench` on PostgreSQL).
 
 Seeds 1,000 agents / 50,000 customers / 250,000 tickets (with items and deposits, stored
 totals from tickets.totals.compute_totals), then measures, as medians of repeated runs:
@@ -10,7 +10,7 @@ totals from tickets.totals.compute_totals), then measures, as medians of repeate
 * the baseline: a naive per-row ORM version (figures per agent, sorted in Python);
 * the same with the two ticket indexes EXPLAIN asked for, and the page at 4x the data.
 
-Protocol (see core/management/commands/bench.py): `run(out) -> str` gets a writer for
+Protocol (see benchmarks/runner.py): `run(out) -> str` gets a writer for
 progress lines and a freshly migrated throwaway database, and returns a markdown section.
 """
 
@@ -18,7 +18,7 @@ import os
 import random
 import statistics
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
@@ -32,6 +32,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
 from django.utils import timezone
 
+from benchmarks.timing import SqlTimer, median_ms
 from billing_agents.models import BillingAgent, InvoiceMethod
 from core.roles import MANAGER
 from customers.models import Customer
@@ -289,29 +290,6 @@ def _check_stored_totals(rng: random.Random) -> int:
 # --- measuring -------------------------------------------------------------------------
 
 
-def _median_ms(fn: Callable[[], object], runs: int, warmup: int = 2) -> float:
-    for _ in range(warmup):
-        fn()
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - started) * 1000)
-    return statistics.median(samples)
-
-
-class _SqlTimer:
-    def __init__(self) -> None:
-        self.seconds = 0.0
-
-    def __call__(self, execute, sql, params, many, context):
-        started = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            self.seconds += time.perf_counter() - started
-
-
 def _client() -> Client:
     user = get_user_model().objects.create_user("bench-manager")
     user.groups.add(Group.objects.get(name=MANAGER))
@@ -328,10 +306,10 @@ def measure_page(client: Client, sort: str, runs: int = RUNS) -> dict:
         if response.status_code != 200:
             raise AssertionError(f"{PAGE_URL} answered {response.status_code}")
 
-    ms = _median_ms(get, runs)
+    ms = median_ms(get, runs)
     sql_samples = []
     for _ in range(5):
-        timer = _SqlTimer()
+        timer = SqlTimer()
         with connection.execute_wrapper(timer):
             get()
         sql_samples.append(timer.seconds * 1000)
@@ -391,7 +369,7 @@ def measure_floor(sort: str) -> dict:
                 cursor.execute(sql)
                 cursor.fetchall()
 
-        results[name] = _median_ms(run, RUNS)
+        results[name] = median_ms(run, RUNS)
     best = min(results, key=results.get)
     return {"ms": results[best], "form": best}
 
@@ -435,10 +413,10 @@ def _measure_all(client: Client, out, label: str, *, naive: bool) -> dict:
         figures[title] = {"page": page, "floor": floor}
         if naive:
             out.write(f"  {label}: naive per-row ORM sorted by {title}")
-            figures[title]["naive_ms"] = _median_ms(
+            figures[title]["naive_ms"] = median_ms(
                 lambda sort=sort: naive_rows(sort), NAIVE_RUNS, warmup=1
             )
-            figures[title]["naive_first_page_ms"] = _median_ms(
+            figures[title]["naive_first_page_ms"] = median_ms(
                 lambda sort=sort: naive_rows(sort, first_page_only=True), RUNS
             )
     return figures

@@ -7,6 +7,7 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from core.money import ZERO
+from invoicing.models import Invoice
 from tickets.models import Ticket
 from tickets.transitions import Status
 
@@ -31,8 +32,6 @@ def waiting_for_payment() -> tuple[int, Decimal]:
 
 
 def invoice_figures() -> InvoiceFigures:
-    from invoicing.models import Invoice
-
     today = timezone.localdate()
     overdue = Q(due_date__lt=today)
     row = Invoice.objects.unpaid().aggregate(

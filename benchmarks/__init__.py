@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): tools, not product; nothing in the apps imports them."""
