@@ -1,6 +1,7 @@
 from django import forms
 
 from billing_agents.models import BillingAgent
+from core.forms import MoneyField, StrictIntegerField
 
 
 class BillingAgentForm(forms.ModelForm):
@@ -27,6 +28,7 @@ class BillingAgentForm(forms.ModelForm):
             "notes",
         ]
         widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
+        field_classes = {"credit_limit": MoneyField, "net_terms_days": StrictIntegerField}
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -40,9 +42,7 @@ class BillingAgentForm(forms.ModelForm):
 class CreditAdjustmentForm(forms.Form):
     """A manager's manual credit adjustment: positive adds credit, negative takes it away."""
 
-    amount = forms.DecimalField(
-        max_digits=12,
-        decimal_places=2,
+    amount = MoneyField(
         help_text="Positive adds credit; negative takes credit away.",
         widget=forms.NumberInput(attrs={"class": "form-control", "step": "0.01"}),
     )

@@ -37,6 +37,7 @@ from billing_agents.services import (
 )
 from core.errors import DomainError
 from core.htmx import confirm_response, is_partial_request, page_or_partial
+from core.inputs import parse_id, search_text
 from customers.models import Customer
 from invoicing.ledger import adjust_credit
 from invoicing.models import CreditTransaction, Invoice, InvoiceLine
@@ -111,7 +112,7 @@ class ListState:
         sort = query.get("sort", DEFAULT_SORT)
         if sort.removeprefix("-") not in SORT_FIELDS:
             sort = DEFAULT_SORT
-        return cls(q=query.get("q", "").strip()[:100], status=status, sort=sort)
+        return cls(q=search_text(query.get("q", "")), status=status, sort=sort)
 
     def agents(self) -> BillingAgentQuerySet:
         return (
@@ -399,8 +400,8 @@ def _refused(request: HttpRequest, context: dict) -> TemplateResponse:
 
 
 def _with_query(url: str, request: HttpRequest, param: str) -> str:
-    page = request.GET.get(param)
-    return f"{url}?{param}={page}" if page and page.isdigit() else url
+    page = parse_id(request.GET.get(param))
+    return f"{url}?{param}={page}" if page else url
 
 
 @require_http_methods(["GET", "POST"])

@@ -4,32 +4,32 @@ from collections.abc import Callable
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django.urls import Resolver404, resolve
 
-from core.plans import BILLING_NAMESPACES, PLAN_REQUIRED_MESSAGE, billing_enabled
+from core.plans import PLAN_REQUIRED_MESSAGE, billing_enabled, is_billing_feature
 
 
 class PlanGateMiddleware:
-    """Answers 403 for billing-agent and invoicing URLs when the plan does not include them."""
+    """Answers 403 for billing-agent and invoicing views when the plan does not include them.
+
+    Keyed on the resolved view (core.plans.is_billing_feature), not its URL, so a billing
+    feature served from the customer or ticket pages is gated like the billing apps' own.
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if not billing_enabled() and request.user.is_authenticated:
-            try:
-                match = resolve(request.path_info)
-            except Resolver404:
-                match = None
-            if match and BILLING_NAMESPACES.intersection(match.namespaces):
-                response = TemplateResponse(
-                    request,
-                    "403.html",
-                    {"reason": PLAN_REQUIRED_MESSAGE, "plan_gate": True},
-                    status=403,
-                )
-                return response.render()
         return self.get_response(request)
+
+    def process_view(
+        self, request: HttpRequest, view_func: Callable, view_args: tuple, view_kwargs: dict
+    ) -> HttpResponse | None:
+        if billing_enabled() or not is_billing_feature(view_func):
+            return None
+        response = TemplateResponse(
+            request, "403.html", {"reason": PLAN_REQUIRED_MESSAGE, "plan_gate": True}, status=403
+        )
+        return response.render()
 
 
 class HtmxMessagesMiddleware:

@@ -2,6 +2,8 @@
 
 from decimal import ROUND_HALF_UP, Decimal
 
+from core.errors import DomainError
+
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 
@@ -9,3 +11,22 @@ ZERO = Decimal("0.00")
 def to_cents(value: Decimal | int | str) -> Decimal:
     """Round a money amount half-up to whole cents."""
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+# What every money column (max_digits=12, decimal_places=2) can hold.
+MAX_MONEY = Decimal("9999999999.99")
+
+
+class AmountTooLarge(DomainError):
+    """An amount or a total a change would produce does not fit the money columns."""
+
+
+def ensure_fits(amount: Decimal, *, what: str, field: str | None = None) -> Decimal:
+    """`amount` if a money column can hold it, else AmountTooLarge naming `what`."""
+    if abs(amount) > MAX_MONEY:
+        raise AmountTooLarge(
+            f"That is too large: {what} would be {amount:,.2f}, more than the "
+            f"{MAX_MONEY:,.2f} the books can hold.",
+            field=field,
+        )
+    return amount

@@ -4,7 +4,7 @@ from django import forms
 from django.db.models import Q, QuerySet
 
 from billing_agents.models import BillingAgent
-from core.forms import BootstrapFormMixin
+from core.forms import BootstrapFormMixin, IdChoiceField, StrictIntegerField
 from customers.models import Customer
 
 # With more active agents than this, the form shows a search box that narrows the picker.
@@ -32,7 +32,7 @@ def agent_choices(
     return BillingAgent.objects.filter(condition).order_by("company_name", "id")
 
 
-class AgentChoiceField(forms.ModelChoiceField):
+class AgentChoiceField(IdChoiceField):
     def label_from_instance(self, obj: BillingAgent) -> str:
         return str(obj) if obj.is_active else f"{obj} (inactive)"
 
@@ -68,6 +68,10 @@ class CustomerForm(BootstrapFormMixin, forms.ModelForm):
             "notes",
         ]
         widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
+        field_classes = {
+            "net_terms_days": StrictIntegerField,
+            "billing_cycle_days": StrictIntegerField,
+        }
 
     def __init__(
         self,

@@ -16,7 +16,8 @@ from django.views.decorators.vary import vary_on_headers
 from billing_agents.models import BillingAgent
 from core.errors import DomainError
 from core.htmx import is_partial_request, page_or_partial
-from core.plans import billing_enabled
+from core.inputs import parse_id, search_text
+from core.plans import billing_enabled, requires_billing_plan
 from customers.forms import AGENT_SEARCH_THRESHOLD, CustomerForm
 from customers.models import Customer
 from customers.services import save_customer, tickets_that_would_move
@@ -35,12 +36,7 @@ def _require(request: HttpRequest, permission: str) -> None:
 
 
 def _query(request: HttpRequest) -> str:
-    return request.GET.get("q", "").strip()[:100]
-
-
-def _id_param(value: str) -> int | None:
-    """A primary key from the query string, or None for anything else."""
-    return int(value) if value.isdigit() and len(value) <= 12 else None
+    return search_text(request.GET.get("q", ""))
 
 
 # --- lookup --------------------------------------------------------------------------
@@ -158,6 +154,7 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 @vary_on_headers("HX-Request")
+@requires_billing_plan
 def customer_agent_picker(request: HttpRequest) -> HttpResponse:
     """The agent picker narrowed to `agent_q`, keeping the agent chosen so far."""
     if not (
@@ -165,14 +162,12 @@ def customer_agent_picker(request: HttpRequest) -> HttpResponse:
         or request.user.has_perm("customers.add_customer")
     ):
         raise PermissionDenied
-    if not billing_enabled():
-        raise PermissionDenied
-    customer_id = _id_param(request.GET.get("customer", ""))
+    customer_id = parse_id(request.GET.get("customer", ""))
     customer = get_object_or_404(Customer, pk=customer_id) if customer_id else None
-    selected_id = _id_param(request.GET.get("billing_agent", ""))
+    selected_id = parse_id(request.GET.get("billing_agent", ""))
     form = CustomerForm(
         instance=customer,
-        agent_q=request.GET.get("agent_q", "").strip()[:100],
+        agent_q=search_text(request.GET.get("agent_q", "")),
         selected_agent_id=selected_id,
     )
     form.initial["billing_agent"] = selected_id
@@ -184,11 +179,12 @@ def customer_agent_picker(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @vary_on_headers("HX-Request")
+@requires_billing_plan
 def customer_agent_offer(request: HttpRequest, pk: int) -> HttpResponse:
     """How many open tickets would follow the customer to the agent now in the picker."""
     _require(request, "customers.change_customer")
     customer = get_object_or_404(Customer, pk=pk)
-    selected_id = _id_param(request.GET.get("billing_agent", ""))
+    selected_id = parse_id(request.GET.get("billing_agent", ""))
     agent = BillingAgent.objects.filter(pk=selected_id).first() if selected_id else None
     move_count = 0
     if (agent.pk if agent else None) != customer.billing_agent_id:

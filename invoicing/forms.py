@@ -1,12 +1,15 @@
 """Forms parse and check input only; the rules live in invoicing.services."""
 
 import uuid
+from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from billing_agents.models import BillingAgent
+from core.forms import DocumentDateField, IdChoiceField, MoneyField
+from core.inputs import parse_id
 from customers.models import Customer
 from invoicing.payers import Payer, payer_from_token, payer_name, payer_token
 from tickets.models import Location, PaymentMethod
@@ -22,10 +25,10 @@ class IdListField(forms.Field):
     def to_python(self, value) -> list[int]:
         if not value:
             return []
-        try:
-            return sorted({int(v) for v in value})
-        except (TypeError, ValueError):
-            raise ValidationError("Pick tickets from the list.") from None
+        ids = {parse_id(v) for v in value} if isinstance(value, list | tuple) else {None}
+        if None in ids:
+            raise ValidationError("Pick tickets from the list.")
+        return sorted(ids)
 
 
 class PayerField(forms.CharField):
@@ -46,7 +49,7 @@ class PayerField(forms.CharField):
 class TicketFilterForm(forms.Form):
     """Filters of the invoice-create ticket list (GET)."""
 
-    location = forms.ModelChoiceField(
+    location = IdChoiceField(
         queryset=Location.objects.all(),
         required=False,
         empty_label="All locations",
@@ -59,8 +62,8 @@ class TicketFilterForm(forms.Form):
         label="Date",
         widget=forms.Select(attrs={"class": "form-select"}),
     )
-    date_from = forms.DateField(required=False, label="From", widget=DATE_INPUT)
-    date_to = forms.DateField(required=False, label="To", widget=DATE_INPUT)
+    date_from = DocumentDateField(required=False, label="From", widget=DATE_INPUT)
+    date_to = DocumentDateField(required=False, label="To", widget=DATE_INPUT)
 
     def clean(self):
         data = super().clean()
@@ -89,17 +92,15 @@ class CreateInvoicesForm(forms.Form):
         widget=forms.RadioSelect,
         label="Invoices",
     )
-    issue_date = forms.DateField(initial=timezone.localdate, widget=DATE_INPUT)
+    issue_date = DocumentDateField(initial=timezone.localdate, widget=DATE_INPUT)
     send_email = forms.BooleanField(required=False, label="Email the invoice now")
 
 
 class RemittanceForm(forms.Form):
     """Amount, method, reference, date, and one allocation field per open line."""
 
-    amount = forms.DecimalField(
-        max_digits=12,
-        decimal_places=2,
-        min_value=0.01,
+    amount = MoneyField(
+        min_value=Decimal("0.01"),
         widget=forms.NumberInput(attrs={"class": "form-control", "step": "0.01", "min": "0.01"}),
     )
     method = forms.ChoiceField(
@@ -119,7 +120,7 @@ class RemittanceForm(forms.Form):
         help_text="Cheque number, transaction id…",
         widget=forms.TextInput(attrs={"class": "form-control"}),
     )
-    received_on = forms.DateField(
+    received_on = DocumentDateField(
         label="Date received", initial=timezone.localdate, widget=DATE_INPUT
     )
     idempotency_key = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
@@ -128,9 +129,7 @@ class RemittanceForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.lines = list(lines)
         for line in self.lines:
-            self.fields[self.line_field(line)] = forms.DecimalField(
-                max_digits=12,
-                decimal_places=2,
+            self.fields[self.line_field(line)] = MoneyField(
                 min_value=0,
                 max_value=line.balance,
                 required=False,

@@ -12,7 +12,7 @@ from django.db.models import Sum
 
 from billing_agents.models import BillingAgent
 from core.errors import DomainError
-from core.money import ZERO, to_cents
+from core.money import ZERO, ensure_fits, to_cents
 from customers.models import Customer
 from invoicing.models import CreditKind, CreditTransaction, Remittance
 
@@ -65,7 +65,7 @@ def post_credit(
     Raises InsufficientCredit when the row would take the balance below zero.
     """
     payer = _payer_filter(billing_agent, customer)
-    amount = to_cents(amount)
+    amount = to_cents(ensure_fits(amount, what="the credit entry", field="amount"))
     if amount == 0:
         raise DomainError("A credit entry needs an amount other than zero.", field="amount")
     lock_payer(billing_agent=billing_agent, customer=customer)
@@ -74,6 +74,7 @@ def post_credit(
         raise InsufficientCredit(
             f"Only {balance} of credit is available; {-amount} was asked for.", field="amount"
         )
+    ensure_fits(balance + amount, what="the credit balance", field="amount")
     return CreditTransaction.objects.create(
         **payer,
         kind=kind,

@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from core.inputs import parse_id
 from core.money import ZERO
 from tickets.models import PaymentMethod, Ticket, TicketQuerySet
 
@@ -101,8 +102,9 @@ class InvoiceQuerySet(models.QuerySet):
             | Q(customer__company_name__icontains=text)
             | Q(customer__email__icontains=text)
         )
-        if digits.isdigit():
-            match |= Q(pk=int(digits))
+        number = parse_id(digits)
+        if number is not None:
+            match |= Q(pk=number)
         return self.filter(match)
 
 

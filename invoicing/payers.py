@@ -6,6 +6,7 @@ Pages carry a payer as a token ("agent-12", "customer-34") so one field can hold
 from django.db.models import Q
 
 from billing_agents.models import BillingAgent, InvoiceMethod
+from core.inputs import parse_token
 from customers.models import Customer
 
 Payer = BillingAgent | Customer
@@ -18,15 +19,14 @@ def payer_token(payer: Payer) -> str:
 
 def payer_from_token(token: str | None, *, billable_only: bool = True) -> Payer | None:
     """The agent or customer a token names; None when it names nothing (usable)."""
-    kind, _, pk = (token or "").partition("-")
-    if not pk.isdigit():
+    parsed = parse_token(token, ("agent", "customer"))
+    if parsed is None:
         return None
+    kind, pk = parsed
     if kind == "agent":
-        return BillingAgent.objects.filter(pk=int(pk)).first()
-    if kind == "customer":
-        customers = Customer.objects.directly_billable() if billable_only else Customer.objects
-        return customers.filter(pk=int(pk)).first()
-    return None
+        return BillingAgent.objects.filter(pk=pk).first()
+    customers = Customer.objects.directly_billable() if billable_only else Customer.objects
+    return customers.filter(pk=pk).first()
 
 
 def payer_fields(payer: Payer) -> dict:

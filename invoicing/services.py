@@ -20,7 +20,8 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from core.errors import DomainError
-from core.money import ZERO, to_cents
+from core.inputs import check_document_date
+from core.money import ZERO, ensure_fits, to_cents
 from invoicing import ticket_bulk
 from invoicing.allocation import AllocationError, propose_allocation, validate_allocation
 from invoicing.ledger import post_credit
@@ -77,6 +78,10 @@ class InvoiceNotPayable(DomainError):
 
 class NoEmailAddress(DomainError):
     """The payer has no email address to send the invoice to."""
+
+
+class IdempotencyKeyReused(DomainError):
+    """A form's key already recorded a different payment (invoice, amount or method)."""
 
 
 # --- create ----------------------------------------------------------------------------
@@ -144,7 +149,7 @@ def create_invoices(
             f"{payer_name(payer)} has no email address; untick “Email now” or add one.",
             field="send_email",
         )
-    issue_date = issue_date or timezone.localdate()
+    issue_date = check_document_date(issue_date or timezone.localdate(), field="issue_date")
 
     tickets = list(
         Ticket.objects.select_for_update(of=("self",))
@@ -182,16 +187,22 @@ def create_invoices(
     tickets.sort(key=lambda t: (t.created_at, t.pk))
     groups = [tickets] if batch else [[t] for t in tickets]
     due_date = issue_date + timedelta(days=terms)
+    totals = [
+        ensure_fits(
+            sum((t.balance_due for t in group), ZERO), what="the invoice total", field="tickets"
+        )
+        for group in groups
+    ]
     invoices = bulk_create_with_history(
         [
             Invoice(
                 **payer_fields(payer),
                 issue_date=issue_date,
                 due_date=due_date,
-                total=sum((t.balance_due for t in group), ZERO),
+                total=total,
                 created_by=by,
             )
-            for group in groups
+            for total in totals
         ],
         Invoice,
         default_user=by,
@@ -308,6 +319,28 @@ def propose_remittance(
     return RemittancePlan(lines=lines, amounts=split.amounts, credit=split.credit)
 
 
+def _replayed(
+    existing: Remittance, *, invoice: Invoice, amount: Decimal, method: str
+) -> Remittance:
+    """The remittance a reused key already recorded, if this call is that same payment.
+
+    Invoice, amount and method say which money moved; reference and date only describe it,
+    so a resubmitted form with a corrected reference is still the same payment.
+    """
+    if (
+        existing.invoice_id != invoice.pk
+        or existing.amount != to_cents(amount)
+        or existing.method != method
+    ):
+        raise IdempotencyKeyReused(
+            f"This payment form already recorded {existing.get_method_display().lower()} "
+            f"{existing.amount} for {existing.invoice.number}; nothing was recorded now. "
+            "Open the remittance form again to record another payment."
+        )
+    existing.already_recorded = True
+    return existing
+
+
 @transaction.atomic
 def record_remittance(
     *,
@@ -330,7 +363,8 @@ def record_remittance(
     amount, if not given) is drawn with a credit-applied row and must be allocated in full.
 
     The same `idempotency_key` twice records one remittance: the second call returns the
-    first's result with `already_recorded = True`.
+    first's result with `already_recorded = True` when it is the same payment (same
+    invoice, amount and method); any other payment under that key is refused.
     """
     key = uuid.UUID(str(idempotency_key)) if idempotency_key else uuid.uuid4()
     invoice = (
@@ -340,8 +374,7 @@ def record_remittance(
     )
     existing = Remittance.objects.filter(idempotency_key=key).first()
     if existing is not None:
-        existing.already_recorded = True
-        return existing
+        return _replayed(existing, invoice=invoice, amount=amount, method=method)
     if invoice.status == InvoiceStatus.DELETED:
         raise InvoiceNotPayable(f"{invoice.number} is deleted and takes no payments.")
     if invoice.status == InvoiceStatus.PAID:
@@ -351,7 +384,7 @@ def record_remittance(
     amount = to_cents(amount)
     if amount <= 0:
         raise AllocationError("Enter an amount greater than zero.", field="amount")
-    received_on = received_on or timezone.localdate()
+    received_on = check_document_date(received_on or timezone.localdate(), field="received_on")
     if received_on > timezone.localdate():
         raise DomainError("The payment date cannot be in the future.", field="received_on")
     from_credit = method == PaymentMethod.ACCOUNT_CREDIT
@@ -395,8 +428,7 @@ def record_remittance(
             )
     except IntegrityError:
         existing = Remittance.objects.get(idempotency_key=key)
-        existing.already_recorded = True
-        return existing
+        return _replayed(existing, invoice=invoice, amount=amount, method=method)
     if from_credit:
         post_credit(
             **payer_fields(invoice.payer),
@@ -408,7 +440,7 @@ def record_remittance(
         )
 
     paid = [(line, share) for line, share in zip(lines, split.amounts, strict=True) if share]
-    payments = TicketPayment.objects.bulk_create(
+    payments = bulk_create_with_history(
         [
             TicketPayment(
                 ticket_id=line.ticket_id,
@@ -419,7 +451,9 @@ def record_remittance(
                 received_by=by,
             )
             for line, share in paid
-        ]
+        ],
+        TicketPayment,
+        default_user=by,
     )
     RemittanceAllocation.objects.bulk_create(
         [

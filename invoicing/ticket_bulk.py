@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from core.errors import DomainError
 from tickets.models import InvalidTransition, Ticket, TicketStatusChange
-from tickets.totals import Line, compute_totals
+from tickets.totals import Line, compute_totals, ensure_storable
 from tickets.transitions import INVOICING, TRANSITIONS, Status
 
 TOTAL_FIELDS = ["subtotal", "discount_amount", "tax_amount", "total", "amount_paid", "balance_due"]
@@ -68,12 +68,14 @@ def recalculate_totals(tickets: Sequence[Ticket], *, by=None) -> None:
     now = timezone.now()
     changed: set[str] = set()
     for ticket in tickets:
-        totals = compute_totals(
-            lines=[Line(i.quantity, i.unit_price, i.taxable) for i in ticket.items.all()],
-            discount_type=ticket.discount_type,
-            discount_value=ticket.discount_value,
-            tax_rate_percent=ticket.location.tax_rate_percent,
-            payments=[p.amount for p in ticket.payments.all()],
+        totals = ensure_storable(
+            compute_totals(
+                lines=[Line(i.quantity, i.unit_price, i.taxable) for i in ticket.items.all()],
+                discount_type=ticket.discount_type,
+                discount_value=ticket.discount_value,
+                tax_rate_percent=ticket.location.tax_rate_percent,
+                payments=[p.amount for p in ticket.payments.all()],
+            )
         )
         if totals.discount > totals.subtotal:
             raise DomainError(

@@ -1,7 +1,7 @@
 """Invoice pages: thin views that parse the request, call the services and render."""
 
 import smtplib
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -19,7 +19,8 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from core.errors import DomainError
 from core.htmx import confirm_response, is_partial_request, page_or_partial
-from core.money import ZERO, to_cents
+from core.inputs import InvalidInput, parse_decimal, search_text
+from core.money import MAX_MONEY, ZERO, to_cents
 from invoicing import services
 from invoicing.forms import (
     CreateInvoicesForm,
@@ -112,8 +113,8 @@ def _create_context(request: HttpRequest, payer, form: CreateInvoicesForm | None
         "payer": payer,
         "payer_token": payer_token(payer) if payer else "",
         "payer_email": (payer.email or "").strip() if payer else "",
-        "q": request.GET.get("q", ""),
-        "payers": search_payers(request.GET.get("q", "")) if payer is None else [],
+        "q": search_text(request.GET.get("q", "")),
+        "payers": search_payers(search_text(request.GET.get("q", ""))) if payer is None else [],
         "filters": filters,
         "tickets": tickets,
         "ticked": ticked,
@@ -170,9 +171,11 @@ def invoice_create(request: HttpRequest) -> HttpResponse:
 def invoice_payer_search(request: HttpRequest) -> HttpResponse:
     """The payer picker's results; the full create page without htmx."""
     if not is_partial_request(request):
-        url = reverse("invoicing:invoice_create") + "?" + urlencode({"q": request.GET.get("q", "")})
+        query = urlencode({"q": search_text(request.GET.get("q", ""))})
+        url = reverse("invoicing:invoice_create") + "?" + query
         return HttpResponseRedirect(url)
-    context = {"payers": search_payers(request.GET.get("q", "")), "q": request.GET.get("q", "")}
+    q = search_text(request.GET.get("q", ""))
+    context = {"payers": search_payers(q), "q": q}
     return TemplateResponse(request, "invoicing/invoice_create.html#payer-results", context)
 
 
@@ -263,10 +266,12 @@ def invoice_print(request: HttpRequest, pk: int) -> TemplateResponse:
 
 
 def _decimal(value) -> Decimal | None:
+    """An amount as typed into the remittance form, or None when it is not a usable one."""
     try:
-        return to_cents(Decimal(str(value).strip().replace(",", "")))
-    except (InvalidOperation, ValueError):
+        amount = parse_decimal(value)
+    except InvalidInput:
         return None
+    return to_cents(amount) if abs(amount) <= MAX_MONEY else None
 
 
 def _remittance_rows(lines, values: dict[int, Decimal | None], errors: dict[str, str]) -> list:

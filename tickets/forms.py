@@ -8,7 +8,7 @@ and their DomainError is shown beside the field.
 from django import forms
 
 from billing_agents.models import BillingAgent
-from core.forms import BootstrapFormMixin
+from core.forms import BootstrapFormMixin, IdChoiceField, MoneyField, QuantityField
 from customers.forms import AgentChoiceField, agent_choices
 from customers.models import Customer
 from tickets.models import OPEN_FILTER, DiscountType, Location, PaymentMethod
@@ -18,28 +18,22 @@ from tickets.transitions import Kind, Status
 MONEY_ATTRS = {"step": "0.01", "inputmode": "decimal", "class": "text-end"}
 
 
-def _money_field(label: str, **kwargs) -> forms.DecimalField:
-    return forms.DecimalField(
-        label=label,
-        max_digits=12,
-        decimal_places=2,
-        widget=forms.NumberInput(attrs=MONEY_ATTRS),
-        **kwargs,
-    )
+def _money_field(label: str, **kwargs) -> MoneyField:
+    return MoneyField(label=label, widget=forms.NumberInput(attrs=MONEY_ATTRS), **kwargs)
 
 
 class TicketCreateForm(BootstrapFormMixin, forms.Form):
     kind = forms.ChoiceField(
         label="Kind", choices=Kind.choices, initial=Kind.REPAIR, widget=forms.RadioSelect
     )
-    location = forms.ModelChoiceField(
+    location = IdChoiceField(
         label="Location", queryset=Location.objects.order_by("name"), empty_label=None
     )
     device = forms.CharField(label="Device", max_length=200, required=False)
     problem_description = forms.CharField(
         label="Problem description", required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
-    customer = forms.ModelChoiceField(
+    customer = IdChoiceField(
         queryset=Customer.objects.all(), required=False, widget=forms.HiddenInput
     )
 
@@ -65,13 +59,13 @@ class TicketFilterForm(forms.Form):
     kind = forms.ChoiceField(
         label="Kind", choices=[("", "Any kind"), *Kind.choices], required=False
     )
-    location = forms.ModelChoiceField(
+    location = IdChoiceField(
         label="Location",
         queryset=Location.objects.order_by("name"),
         required=False,
         empty_label="Any location",
     )
-    billing_agent = forms.ModelChoiceField(
+    billing_agent = IdChoiceField(
         label="Billing agent",
         queryset=BillingAgent.objects.order_by("company_name", "id"),
         required=False,
@@ -103,10 +97,8 @@ class TicketFilterForm(forms.Form):
 
 class ItemForm(BootstrapFormMixin, forms.Form):
     description = forms.CharField(label="Description", max_length=300)
-    quantity = forms.DecimalField(
+    quantity = QuantityField(
         label="Quantity",
-        max_digits=10,
-        decimal_places=2,
         initial=1,
         widget=forms.NumberInput(attrs={"step": "any", "class": "text-end"}),
     )

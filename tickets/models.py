@@ -4,13 +4,15 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import F, Q, Sum
+from django.db.models import F, Q, Sum, Value, Window
+from django.db.models.functions import Coalesce, Lag
 from django.urls import reverse
+from simple_history.manager import HistoricalQuerySet
 from simple_history.models import HistoricalRecords
 
 from core.errors import DomainError
 from core.money import ZERO, to_cents
-from tickets.totals import AMOUNT, PERCENT, Line, Totals, compute_totals
+from tickets.totals import AMOUNT, PERCENT, Line, Totals, compute_totals, ensure_storable
 from tickets.transitions import (
     FINAL_STATUSES,
     INVOICING,
@@ -22,8 +24,8 @@ from tickets.transitions import (
 )
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
-# "T-000123", "t123", "#123" or "123" (at most 12 digits, so it fits a bigint).
-TICKET_NUMBER = re.compile(r"(?P<prefix>[Tt]-?|#)?0*(?P<number>\d{1,12})")
+# "T-000123", "t123", "#123" or "123" (at most 12 ASCII digits, so it fits a bigint).
+TICKET_NUMBER = re.compile(r"(?P<prefix>[Tt]-?|#)?0*(?P<number>[0-9]{1,12})")
 # The ticket list's status filter value for "any open status".
 OPEN_FILTER = "open_any"
 
@@ -135,6 +137,68 @@ class TicketQuerySet(models.QuerySet):
         return queryset
 
 
+# --- history querysets (the ticket page's timeline, tickets/history.py) -------------------
+
+# Oldest first within one object, so Lag() reads the version before each record.
+_HISTORY_ORDER = [F("history_date").asc(), F("history_id").asc()]
+# Ticket fields the timeline reports; status moves have their own list (TicketStatusChange)
+# and the stored totals follow from the items, discount and payments.
+TICKET_TIMELINE_FIELDS = ["customer_id", "billing_agent_id", "discount_type", "discount_value"]
+ITEM_TIMELINE_FIELDS = ["description", "quantity", "unit_price", "taxable"]
+
+
+def _previous(field: str) -> Window:
+    """The value `field` had in the object's previous history record (NULL for the first)."""
+    return Window(Lag(field), partition_by=[F("id")], order_by=_HISTORY_ORDER)
+
+
+class TicketHistoryQuerySet(HistoricalQuerySet):
+    def timeline(self, ticket_id: int) -> "TicketHistoryQuerySet":
+        """The ticket's records that changed a party or the discount, newest first, each
+        with `previous_<field>` annotations; one query, however long the history."""
+        annotations = {}
+        changed = Q(history_type="+")
+        for name in TICKET_TIMELINE_FIELDS:
+            if name.endswith("_id"):  # nullable foreign keys: "none" reads as 0 here
+                annotations[f"current_{name}"] = Coalesce(F(name), Value(0))
+                annotations[f"previous_{name}"] = Coalesce(_previous(name), Value(0))
+                changed |= ~Q(**{f"current_{name}": F(f"previous_{name}")})
+            else:
+                annotations[f"previous_{name}"] = _previous(name)
+                changed |= ~Q(**{name: F(f"previous_{name}")})
+        return (
+            self.filter(id=ticket_id)
+            .annotate(**annotations)
+            .filter(changed)
+            .select_related("history_user")
+            .order_by("-history_date", "-history_id")
+        )
+
+
+class TicketItemHistoryQuerySet(HistoricalQuerySet):
+    def timeline(self, ticket_id: int) -> "TicketItemHistoryQuerySet":
+        """Every version of the ticket's items (added, changed, removed), newest first,
+        each with `previous_<field>` annotations; one query, however long the history."""
+        annotations = {f"previous_{name}": _previous(name) for name in ITEM_TIMELINE_FIELDS}
+        return (
+            self.filter(ticket_id=ticket_id)
+            .annotate(**annotations)
+            .select_related("history_user")
+            .order_by("-history_date", "-history_id")
+        )
+
+
+class TicketPaymentHistoryQuerySet(HistoricalQuerySet):
+    def timeline(self, ticket_id: int) -> "TicketPaymentHistoryQuerySet":
+        """Payments recorded on (or removed from) the ticket, newest first; one query."""
+        return (
+            self.filter(ticket_id=ticket_id)
+            .exclude(history_type="~")
+            .select_related("history_user")
+            .order_by("-history_date", "-history_id")
+        )
+
+
 class Ticket(models.Model):
     """A repair job or a quick sale, with its items, discount, payments and status."""
 
@@ -177,7 +241,7 @@ class Ticket(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(historical_queryset=TicketHistoryQuerySet)
     objects = TicketQuerySet.as_manager()
 
     class Meta:
@@ -270,13 +334,14 @@ class Ticket(models.Model):
             payments=self.payments.values_list("amount", flat=True),
         )
 
-    def recalculate_totals(self) -> Totals:
+    def recalculate_totals(self, *, field: str | None = None) -> Totals:
         """Store fresh totals on the ticket; call inside the transaction of every change.
 
         Raises DomainError (and the caller's transaction rolls back) when the change
-        would leave the ticket paid beyond its total.
+        would leave the ticket paid beyond its total, or a figure too large for its column
+        (AmountTooLarge, on `field`: the input that caused it).
         """
-        totals = self.fresh_totals()
+        totals = ensure_storable(self.fresh_totals(), field=field)
         if totals.discount > totals.subtotal:
             raise DomainError(
                 f"The discount ({totals.discount}) cannot be more than the subtotal "
@@ -426,6 +491,9 @@ class TicketItem(models.Model):
     taxable = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    # Added, changed and removed lines stay on record (who and when) for the ticket page.
+    history = HistoricalRecords(historical_queryset=TicketItemHistoryQuerySet)
+
     class Meta:
         ordering = ["id"]
         constraints = [
@@ -468,6 +536,8 @@ class TicketPayment(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords(historical_queryset=TicketPaymentHistoryQuerySet)
 
     class Meta:
         ordering = ["created_at", "id"]

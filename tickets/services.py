@@ -15,7 +15,7 @@ from django.db import transaction
 
 from billing_agents.models import BillingAgent
 from core.errors import DomainError
-from core.money import to_cents
+from core.money import MAX_MONEY, to_cents
 from customers.models import Customer
 from customers.services import ensure_agent_choosable
 from tickets.models import (
@@ -38,8 +38,8 @@ DEPOSIT_METHODS = [
     PaymentMethod.CHEQUE,
     PaymentMethod.ACH,
 ]
+# What TicketItem.quantity (max_digits=10, decimal_places=2) holds; money: core.money.
 MAX_QUANTITY = Decimal("99999999.99")
-MAX_MONEY = Decimal("9999999999.99")
 
 
 class AgentNeedsCustomer(DomainError):
@@ -182,15 +182,17 @@ def add_item(
     _check_line(description=description, quantity=quantity, unit_price=unit_price)
     locked = _lock(ticket)
     locked.ensure_editable()
-    item = TicketItem.objects.create(
+    item = TicketItem(
         ticket=locked,
         description=description.strip(),
         quantity=quantity,
         unit_price=to_cents(unit_price),
         taxable=taxable,
     )
+    item._history_user = by
+    item.save()
     locked._history_user = by
-    locked.recalculate_totals()
+    locked.recalculate_totals(field="unit_price")
     _refresh(ticket, locked)
     return item
 
@@ -218,19 +220,26 @@ def update_item(
     row.quantity = quantity
     row.unit_price = to_cents(unit_price)
     row.taxable = taxable
+    row._history_user = by
     row.save()
     locked._history_user = by
-    locked.recalculate_totals()
+    locked.recalculate_totals(field="unit_price")
     _refresh(item.ticket, locked)
     return row
 
 
 @transaction.atomic
 def remove_item(*, item: TicketItem, by: AbstractBaseUser | None) -> None:
-    """Delete a line and store fresh totals (refused if paid would exceed the new total)."""
+    """Delete a line and store fresh totals (refused if paid would exceed the new total).
+
+    The line's history keeps a "removed" record with who and when (simple-history).
+    """
     locked = _lock(item.ticket)
     locked.ensure_editable()
-    TicketItem.objects.filter(pk=item.pk, ticket=locked).delete()
+    row = TicketItem.objects.select_for_update().filter(pk=item.pk, ticket=locked).first()
+    if row is not None:
+        row._history_user = by
+        row.delete()
     locked._history_user = by
     locked.recalculate_totals()
     _refresh(item.ticket, locked)
@@ -306,7 +315,7 @@ def add_deposit(
             f"({locked.balance_due:.2f}).",
             field="amount",
         )
-    payment = TicketPayment.objects.create(
+    payment = TicketPayment(
         ticket=locked,
         kind=PaymentKind.DEPOSIT,
         amount=amount,
@@ -314,6 +323,8 @@ def add_deposit(
         reference=reference.strip(),
         received_by=by,
     )
+    payment._history_user = by
+    payment.save()
     locked._history_user = by
     locked.recalculate_totals()
     _refresh(ticket, locked)

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from core.money import ZERO, to_cents
+from core.money import ZERO, ensure_fits, to_cents
 
 PERCENT = "percent"
 AMOUNT = "amount"
@@ -73,3 +73,15 @@ def compute_totals(
         amount_paid=amount_paid,
         balance_due=total - amount_paid,
     )
+
+
+def ensure_storable(totals: Totals, *, field: str | None = None) -> Totals:
+    """`totals` if every figure fits the ticket's money columns, else AmountTooLarge."""
+    for what, amount in (
+        ("the ticket subtotal", totals.subtotal),
+        ("the ticket tax", totals.tax),
+        ("the ticket total", totals.total),
+        ("the amount paid", totals.amount_paid),
+    ):
+        ensure_fits(amount, what=what, field=field)
+    return totals

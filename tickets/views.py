@@ -18,7 +18,8 @@ from django.views.decorators.vary import vary_on_headers
 
 from core.errors import DomainError
 from core.htmx import is_partial_request, page_or_partial
-from core.plans import billing_enabled
+from core.inputs import parse_id, search_text
+from core.plans import billing_enabled, requires_billing_plan
 from customers.models import Customer
 from tickets import services
 from tickets.forms import (
@@ -29,6 +30,7 @@ from tickets.forms import (
     TicketCreateForm,
     TicketFilterForm,
 )
+from tickets.history import ticket_history
 from tickets.models import CreditLimitExceeded, Ticket, TicketItem, TicketLocked
 from tickets.transitions import Status
 
@@ -43,12 +45,6 @@ DETAIL_PARTIALS = frozenset({"ticket-workspace", "customer-results"})
 def _require(request: HttpRequest, permission: str) -> None:
     if not request.user.has_perm(permission):
         raise PermissionDenied
-
-
-def _id_param(value: str | None) -> int | None:
-    """A primary key from the request, or None for anything else."""
-    value = (value or "").strip()
-    return int(value) if value.isdigit() and len(value) <= 12 else None
 
 
 def _ticket(pk: int) -> Ticket:
@@ -81,7 +77,7 @@ def ticket_list(request: HttpRequest) -> TemplateResponse:
 def ticket_create(request: HttpRequest) -> HttpResponse:
     """A repair (device, problem) or a quick sale at a location; `?customer=` pre-attaches."""
     _require(request, "tickets.add_ticket")
-    initial = {"customer": _id_param(request.GET.get("customer"))}
+    initial = {"customer": parse_id(request.GET.get("customer"))}
     form = TicketCreateForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -109,7 +105,7 @@ def ticket_create(request: HttpRequest) -> HttpResponse:
 
 
 def _edit_item(request: HttpRequest, ticket: Ticket) -> TicketItem | None:
-    item_id = _id_param(request.GET.get("edit_item"))
+    item_id = parse_id(request.GET.get("edit_item"))
     if item_id is None or ticket.is_locked:
         return None
     return ticket.items.filter(pk=item_id).first()
@@ -137,7 +133,7 @@ def _workspace(request: HttpRequest, ticket: Ticket, **overrides) -> dict:
     except TicketLocked as error:
         locked_reason = error.message
     editable = can_change and locked_reason is None
-    customer_q = request.GET.get("customer_q", "").strip()[:100]
+    customer_q = search_text(request.GET.get("customer_q", ""))
     context = {
         "ticket": ticket,
         "items": list(ticket.items.all()),
@@ -145,6 +141,7 @@ def _workspace(request: HttpRequest, ticket: Ticket, **overrides) -> dict:
         "status_changes": list(
             ticket.status_changes.select_related("changed_by").order_by("-changed_at", "-id")[:10]
         ),
+        "history": ticket_history(ticket, with_agent=billing_enabled()),
         "can_change": can_change,
         "editable": editable,
         "locked_reason": locked_reason,
@@ -229,7 +226,7 @@ def _form_error(form, error: DomainError) -> None:
 def ticket_attach_customer(request: HttpRequest, pk: int) -> HttpResponse:
     _require(request, "tickets.change_ticket")
     ticket = _ticket(pk)
-    customer_id = _id_param(request.POST.get("customer"))
+    customer_id = parse_id(request.POST.get("customer"))
     customer = (
         Customer.objects.select_related("billing_agent").filter(pk=customer_id).first()
         if customer_id
@@ -242,16 +239,15 @@ def ticket_attach_customer(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as error:
         return _refused(request, ticket, alert=error.message)
     message = f"{customer} is now the customer of {ticket.number}."
-    if ticket.billing_agent_id:
+    if ticket.billing_agent_id and billing_enabled():
         message += f" Billed through {ticket.billing_agent}."
     return _done(request, ticket, message)
 
 
 @require_POST
+@requires_billing_plan
 def ticket_set_agent(request: HttpRequest, pk: int) -> HttpResponse:
     _require(request, "tickets.change_ticket")
-    if not billing_enabled():
-        raise PermissionDenied
     ticket = _ticket(pk)
     form = AgentForm(request.POST, current_id=ticket.billing_agent_id)
     if form.is_valid():

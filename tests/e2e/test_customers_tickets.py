@@ -109,6 +109,21 @@ def test_repair_with_deposit_and_discount_reaches_waiting_for_payment(
     page.get_by_role("button", name="Add item").click()
     expect(page.locator("[data-figure=subtotal]")).to_have_text("$120.00")
 
+    # A line added by mistake is removed (after confirming); the history keeps it.
+    page.get_by_label("Description", exact=True).fill("Screen protector")
+    page.get_by_label("Quantity").fill("1")
+    page.get_by_label("Unit price").fill("15")
+    page.get_by_role("button", name="Add item").click()
+    expect(page.locator("[data-figure=subtotal]")).to_have_text("$135.00")
+    page.get_by_role("button", name="Remove Screen protector").click()
+    confirm = page.locator("#confirm-modal")
+    expect(confirm).to_contain_text("Remove “Screen protector”")
+    confirm.get_by_role("button", name="Confirm").click()
+    expect(page.locator("[data-figure=subtotal]")).to_have_text("$120.00")
+    removed = page.locator("#ticket-history [data-history=item-removed]")
+    expect(removed).to_contain_text("Screen protector")
+    expect(removed).to_contain_text(f"by {clerk.get_full_name()}")
+
     # A discount above the subtotal is refused beside the field, and nothing changes.
     page.get_by_label("Discount value").fill("500")
     page.get_by_role("button", name="Apply discount").click()

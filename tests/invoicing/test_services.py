@@ -473,6 +473,57 @@ def test_same_idempotency_key_records_one_payment(agent_tickets, agent, billing_
     assert invoice.amount_paid == D("50.00")
 
 
+def _cheque(invoice, amount, key, user, method="cheque"):
+    return services.record_remittance(
+        invoice=invoice, amount=D(amount), method=method, idempotency_key=key, by=user
+    )
+
+
+def test_a_key_used_on_one_invoice_is_refused_on_another(agent, location, billing_user):
+    first_invoice = _invoice(agent, [waiting_ticket(agent, location=location)], billing_user)
+    other_invoice = _invoice(agent, [waiting_ticket(agent, location=location)], billing_user)
+    key = uuid.uuid4()
+    first = _cheque(first_invoice, "50.00", key, billing_user)
+    with pytest.raises(services.IdempotencyKeyReused, match=first_invoice.number):
+        _cheque(other_invoice, "50.00", key, billing_user)
+    assert list(Remittance.objects.all()) == [first]
+    assert TicketPayment.objects.filter(kind=PaymentKind.REMITTANCE).count() == 1
+    other_invoice.refresh_from_db()
+    assert other_invoice.amount_paid == D("0.00")
+
+
+def test_a_key_reused_with_another_amount_is_refused(agent_tickets, agent, billing_user):
+    invoice = _invoice(agent, agent_tickets, billing_user)
+    key = uuid.uuid4()
+    first = _cheque(invoice, "50.00", key, billing_user)
+    with pytest.raises(services.IdempotencyKeyReused, match="nothing was recorded"):
+        _cheque(invoice, "60.00", key, billing_user)
+    assert list(Remittance.objects.all()) == [first]
+    assert TicketPayment.objects.filter(kind=PaymentKind.REMITTANCE).count() == 1
+    invoice.refresh_from_db()
+    assert invoice.amount_paid == D("50.00")
+
+
+def test_a_key_reused_with_another_method_is_refused(agent_tickets, agent, billing_user):
+    invoice = _invoice(agent, agent_tickets, billing_user)
+    key = uuid.uuid4()
+    _cheque(invoice, "50.00", key, billing_user)
+    with pytest.raises(services.IdempotencyKeyReused):
+        _cheque(invoice, "50.00", key, billing_user, method="ach")
+    assert Remittance.objects.count() == 1
+
+
+def test_a_key_replayed_with_the_same_amount_in_other_notation_is_the_same_payment(
+    agent_tickets, agent, billing_user
+):
+    invoice = _invoice(agent, agent_tickets, billing_user)
+    key = uuid.uuid4()
+    first = _cheque(invoice, "50.00", key, billing_user)
+    second = _cheque(invoice, "50", key, billing_user)
+    assert second.pk == first.pk and second.already_recorded
+    assert Remittance.objects.count() == 1
+
+
 def test_future_payment_date_is_refused(agent_tickets, agent, billing_user):
     invoice = _invoice(agent, agent_tickets, billing_user)
     with pytest.raises(DomainError, match="future") as caught:

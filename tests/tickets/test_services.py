@@ -19,7 +19,14 @@ from tests.factories import (
     agent_ticket,
 )
 from tickets import services
-from tickets.models import CreditLimitExceeded, InvalidTransition, Ticket, TicketLocked
+from tickets.history import ticket_history
+from tickets.models import (
+    CreditLimitExceeded,
+    InvalidTransition,
+    Ticket,
+    TicketItem,
+    TicketLocked,
+)
 from tickets.transitions import Kind, Status
 
 pytestmark = pytest.mark.django_db
@@ -420,3 +427,103 @@ def test_stored_totals_equal_a_fresh_computation_after_any_edits(ops, tax_rate):
         assert ticket.balance_due == ticket.total - ticket.amount_paid
         assert Decimal(0) <= ticket.discount_amount <= ticket.subtotal
         assert ticket.balance_due >= 0
+
+
+# --- history of items and payments ---------------------------------------------------------
+
+
+def test_adding_changing_and_removing_an_item_each_leave_a_record_with_the_user():
+    clerk = UserFactory(role=FRONT_DESK)
+    ticket = TicketFactory()
+    item = services.add_item(
+        ticket=ticket,
+        description="Battery",
+        quantity=Decimal("2"),
+        unit_price=Decimal("25.00"),
+        by=clerk,
+    )
+    services.update_item(
+        item=item,
+        description="Battery (OEM)",
+        quantity=Decimal("1"),
+        unit_price=Decimal("30.00"),
+        taxable=False,
+        by=clerk,
+    )
+    item_pk = item.pk
+    services.remove_item(item=item, by=clerk)
+
+    assert not ticket.items.exists()
+    records = list(TicketItem.history.filter(id=item_pk).order_by("history_date"))
+    assert [r.history_type for r in records] == ["+", "~", "-"]
+    assert all(r.history_user == clerk for r in records)
+    removed = records[-1]
+    assert (removed.ticket_id, removed.description, removed.unit_price) == (
+        ticket.pk,
+        "Battery (OEM)",
+        Decimal("30.00"),
+    )
+
+
+def test_a_deposit_leaves_a_record_with_the_user():
+    clerk = UserFactory(role=FRONT_DESK)
+    ticket = TicketFactory(items=[("Screen", 1, "80.00", False)])
+    payment = services.add_deposit(ticket=ticket, amount=Decimal("20.00"), method="cash", by=clerk)
+    record = payment.history.get()
+    assert (record.history_type, record.history_user, record.amount) == (
+        "+",
+        clerk,
+        Decimal("20.00"),
+    )
+
+
+def test_ticket_history_lists_item_payment_and_discount_changes_newest_first():
+    clerk = UserFactory(role=FRONT_DESK, first_name="Dana", last_name="Clerk")
+    ticket = services.create_ticket(
+        kind=Kind.QUICK_SALE, location=LocationFactory(tax_rate_percent=0), by=clerk
+    )
+    item = services.add_item(
+        ticket=ticket,
+        description="Charger",
+        quantity=Decimal("1"),
+        unit_price=Decimal("20"),
+        by=clerk,
+    )
+    services.update_item(
+        item=item,
+        description="Charger",
+        quantity=Decimal("3"),
+        unit_price=Decimal("20"),
+        taxable=True,
+        by=clerk,
+    )
+    services.set_discount(
+        ticket=ticket, discount_type="amount", discount_value=Decimal("5"), by=clerk
+    )
+    services.add_deposit(ticket=ticket, amount=Decimal("10.00"), method="card", by=clerk)
+    services.add_item(
+        ticket=ticket,
+        description="Cable",
+        quantity=Decimal("1"),
+        unit_price=Decimal("19"),
+        by=clerk,
+    )
+    services.remove_item(item=item, by=None)
+
+    entries = ticket_history(ticket)
+    assert [(e.subject, e.action) for e in entries] == [
+        ("item", "removed"),
+        ("item", "added"),
+        ("payment", "recorded"),
+        ("ticket", "changed"),
+        ("item", "changed"),
+        ("item", "added"),
+        ("ticket", "created"),
+    ]
+    removed, _cable, payment, discount, changed, added, _created = entries
+    assert (removed.title, removed.who) == ("Charger", "System")
+    assert payment.title == "Deposit $10.00" and payment.who == "Dana Clerk"
+    assert [(c.label, c.old, c.new) for c in discount.changes] == [("Discount", "None", "$5.00")]
+    assert [(c.label, c.old, c.new) for c in changed.changes] == [("Quantity", "1", "3")]
+    assert added.who == "Dana Clerk" and added.details.startswith("1 ")
+    assert len(ticket_history(ticket, limit=2)) == 2

@@ -14,6 +14,7 @@ from tests.factories import (
     UserFactory,
     agent_ticket,
 )
+from tickets import services
 from tickets.models import Ticket, TicketItem, TicketStatusChange
 from tickets.transitions import Kind, Status
 
@@ -567,3 +568,83 @@ def test_a_viewer_sees_no_action_buttons(client):
     html = client.get(ticket.get_absolute_url()).content.decode()
     assert url("ticket_add_item", ticket) not in html
     assert 'name="target"' not in html
+
+
+# --- history ---------------------------------------------------------------------------
+
+
+def _history_html(html: str) -> str:
+    start = html.index('id="ticket-history"')
+    return html[start : html.index("</section>", start)]
+
+
+def test_a_removed_item_stays_in_the_history_with_who_and_when(
+    front_desk_client, front_desk_user, htmx_headers
+):
+    front_desk_user.first_name, front_desk_user.last_name = "Robin", "Desk"
+    front_desk_user.save()
+    ticket = TicketFactory(items=[("Screen", 1, "50.00", False)])
+    item = ticket.items.get()
+    response = front_desk_client.post(
+        url("ticket_remove_item", ticket, item.pk), headers=htmx_headers
+    )
+    # The htmx answer (the workspace) carries the fresh history.
+    history = _history_html(workspace(response))
+    assert 'data-history="item-removed"' in history
+    assert "Item removed" in history and "Screen" in history and "by Robin Desk" in history
+    # So does the full page, with the amounts the line had.
+    page = front_desk_client.get(ticket.get_absolute_url())
+    history = _history_html(page.content.decode())
+    assert 'data-history="item-removed"' in history and "by Robin Desk" in history
+    assert "1 \N{MULTIPLICATION SIGN} $50.00, not taxable" in history
+    assert "No items yet." in page.content.decode()
+
+
+def test_history_shows_item_changes_old_to_new(front_desk_client):
+    ticket = TicketFactory(items=[("Screen", 1, "50.00", False)])
+    item = ticket.items.get()
+    front_desk_client.post(
+        url("ticket_update_item", ticket, item.pk),
+        {"edit-description": "Screen (OEM)", "edit-quantity": "1", "edit-unit_price": "60.00"},
+    )
+    history = _history_html(front_desk_client.get(ticket.get_absolute_url()).content.decode())
+    assert 'data-history="item-changed"' in history
+    assert "Description: Screen → Screen (OEM)" in history
+    assert "Unit price: $50.00 → $60.00" in history
+
+
+def test_ticket_page_queries_do_not_grow_with_the_history(
+    front_desk_client, front_desk_user, django_assert_max_num_queries
+):
+    ticket = TicketFactory(location=LocationFactory(tax_rate_percent=0))
+
+    def churn(n: int) -> None:
+        for i in range(n):
+            item = services.add_item(
+                ticket=ticket,
+                description=f"Part {i}",
+                quantity=Decimal("1"),
+                unit_price=Decimal("10"),
+                by=front_desk_user,
+            )
+            services.update_item(
+                item=item,
+                description=f"Part {i}b",
+                quantity=Decimal("2"),
+                unit_price=Decimal("10"),
+                taxable=True,
+                by=front_desk_user,
+            )
+            services.add_deposit(
+                ticket=ticket, amount=Decimal("1.00"), method="cash", by=front_desk_user
+            )
+            if i % 2:
+                services.remove_item(item=item, by=UserFactory())
+
+    churn(2)
+    with django_assert_max_num_queries(40) as few:
+        front_desk_client.get(ticket.get_absolute_url())
+    churn(40)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = front_desk_client.get(ticket.get_absolute_url())
+    assert len(response.context["history"]) == 50
