@@ -109,21 +109,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "core.context_processors.shop",
             ],
+            # template_partials' app config wraps the (cached) loaders itself.
             "builtins": ["template_partials.templatetags.partials", "core.templatetags.shop"],
-            "loaders": [
-                (
-                    "template_partials.loader.Loader",
-                    [
-                        (
-                            "django.template.loaders.cached.Loader",
-                            [
-                                "django.template.loaders.filesystem.Loader",
-                                "django.template.loaders.app_directories.Loader",
-                            ],
-                        )
-                    ],
-                )
-            ],
         },
     },
 ]

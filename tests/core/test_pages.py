@@ -64,3 +64,10 @@ def test_production_static_files_collect_with_hashed_names(settings, tmp_path):
     call_command("collectstatic", "--noinput", stdout=StringIO())
     assert (tmp_path / "staticfiles.json").exists()
     assert list(tmp_path.glob("vendor/htmx/htmx.min.*.js"))
+
+
+@pytest.mark.django_db
+def test_the_menu_marks_the_section_of_the_page(manager_client):
+    body = manager_client.get("/tickets/").content.decode()
+    assert 'class="nav-link active" href="/tickets/"' in body
+    assert 'class="nav-link" href="/customers/"' in body
