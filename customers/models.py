@@ -1,19 +1,7 @@
-from decimal import Decimal
-
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import (
-    DecimalField,
-    F,
-    Func,
-    OuterRef,
-    Q,
-    Subquery,
-    Sum,
-    TextField,
-    Value,
-)
-from django.db.models.functions import Coalesce, Lower
+from django.db.models import F, Func, Q, TextField
+from django.db.models.functions import Lower
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
@@ -88,28 +76,6 @@ class CustomerQuerySet(models.QuerySet):
     def for_list(self) -> "CustomerQuerySet":
         """What a lookup row shows: the customer and its billing agent, in one query."""
         return self.select_related("billing_agent")
-
-    def with_open_balance(self) -> "CustomerQuerySet":
-        """Annotate `open_balance`: balance due summed over the customer's open tickets.
-
-        A correlated subquery, so it never multiplies rows with another relation.
-        """
-        from tickets.models import Ticket
-
-        money = DecimalField(max_digits=14, decimal_places=2)
-        balances = (
-            Ticket.objects.open()
-            .filter(customer_id=OuterRef("pk"))
-            .order_by()
-            .values("customer_id")
-            .annotate(s=Sum("balance_due"))
-            .values("s")
-        )
-        return self.annotate(
-            open_balance=Coalesce(
-                Subquery(balances, output_field=money), Value(Decimal("0.00")), output_field=money
-            )
-        )
 
     def directly_billable(self) -> "CustomerQuerySet":
         """Customers with direct-billing terms: they can be the payer of an invoice."""

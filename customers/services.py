@@ -1,7 +1,8 @@
-"""Operations on a customer that reach other records (its billing agent, its tickets).
+"""Operations on a customer and its billing agent link.
 
 Each one is keyword-only, runs in one transaction with the rows it changes locked, and
-raises a DomainError subclass whose message a clerk can read.
+raises a DomainError subclass whose message a clerk can read. Changing the agent, which
+may move the customer's tickets too, writes tickets: it lives in tickets.customer_agent.
 """
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -10,14 +11,10 @@ from django.db import transaction
 from billing_agents.models import BillingAgent
 from core.errors import DomainError
 from customers.models import Customer
-from tickets.models import Ticket, TicketQuerySet
 
-# Saved by save_customer from the form; the billing agent goes through change_customer_agent.
-_PLAIN_FIELDS = [
-    field.name
-    for field in Customer._meta.concrete_fields
-    if field.name not in {"id", "billing_agent", "created_at"}
-]
+
+class NotBilledThroughAgent(DomainError):
+    """The customer or ticket is not (or no longer) billed through this agent."""
 
 
 class InactiveAgent(DomainError):
@@ -37,75 +34,19 @@ def ensure_agent_choosable(agent: BillingAgent | None, *, current_id: int | None
         )
 
 
-def tickets_that_would_move(*, customer: Customer, agent: BillingAgent | None) -> TicketQuerySet:
-    """The customer's tickets that change_customer_agent would move to `agent`.
-
-    Open tickets that are not invoiced (any status but Invoiced, Closed and Cancelled)
-    and are not on `agent` already.
-    """
-    tickets = Ticket.objects.filter(customer_id=customer.pk).editable()
-    if agent is None:
-        return tickets.exclude(billing_agent__isnull=True)
-    return tickets.exclude(billing_agent_id=agent.pk)
-
-
 @transaction.atomic
-def change_customer_agent(
-    *,
-    customer: Customer,
-    agent: BillingAgent | None,
-    move_open_tickets: bool = False,
-    by: AbstractBaseUser | None,
-) -> int:
-    """Bill `customer` through `agent` (or directly, for None); returns tickets moved.
+def remove_customer_from_agent(
+    *, agent: BillingAgent, customer: Customer, by: AbstractBaseUser | None
+) -> Customer:
+    """Stop billing `customer` through `agent` (customer.billing_agent = None).
 
-    Only an active agent can be chosen (InactiveAgent otherwise). With
-    `move_open_tickets`, the customer's open tickets that are not invoiced follow the
-    customer to the new agent; without it (the default) no ticket changes. Nothing
-    happens when the agent stays the same.
+    The customer and its tickets are kept; tickets keep the agent they already have.
+    Raises NotBilledThroughAgent if the customer is not (any longer) under this agent.
     """
     locked = Customer.objects.select_for_update().get(pk=customer.pk)
-    if (agent.pk if agent else None) == locked.billing_agent_id:
-        return 0
-    ensure_agent_choosable(agent, current_id=locked.billing_agent_id)
-    locked.billing_agent = agent
+    if locked.billing_agent_id != agent.pk:
+        raise NotBilledThroughAgent(f"{locked} is not billed through {agent}.")
+    locked.billing_agent = None
     locked._history_user = by
     locked.save(update_fields=["billing_agent", "updated_at"])
-    customer.billing_agent = agent
-    moved = 0
-    if move_open_tickets:
-        for ticket in (
-            tickets_that_would_move(customer=locked, agent=agent).select_for_update().order_by("pk")
-        ):
-            ticket.billing_agent = agent
-            ticket._history_user = by
-            ticket.save(update_fields=["billing_agent", "updated_at"])
-            moved += 1
-    return moved
-
-
-@transaction.atomic
-def save_customer(
-    *,
-    customer: Customer,
-    agent: BillingAgent | None,
-    move_open_tickets: bool = False,
-    by: AbstractBaseUser | None,
-) -> int:
-    """Create or update `customer` (fields already set on it) with `agent`.
-
-    A new customer is saved with its agent in one step; an existing one saves its own
-    fields and then changes its agent through change_customer_agent (which may move its
-    open tickets too). Returns the number of tickets moved.
-    """
-    customer._history_user = by
-    if customer.pk is None:
-        ensure_agent_choosable(agent, current_id=None)
-        customer.billing_agent = agent
-        customer.save()
-        return 0
-    # Only the form's own fields: a concurrent agent change is not overwritten.
-    customer.save(update_fields=_PLAIN_FIELDS)
-    return change_customer_agent(
-        customer=customer, agent=agent, move_open_tickets=move_open_tickets, by=by
-    )
+    return locked

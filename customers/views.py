@@ -20,7 +20,8 @@ from core.inputs import parse_id, search_text
 from core.plans import billing_enabled, requires_billing_plan
 from customers.forms import AGENT_SEARCH_THRESHOLD, CustomerForm
 from customers.models import Customer
-from customers.services import save_customer, tickets_that_would_move
+from tickets.customer_agent import save_customer, tickets_that_would_move
+from tickets.figures import customers_with_open_balance
 from tickets.models import Ticket
 
 PAGE_SIZE = 25
@@ -203,7 +204,7 @@ def customer_agent_offer(request: HttpRequest, pk: int) -> HttpResponse:
 def customer_detail(request: HttpRequest, pk: int) -> TemplateResponse:
     _require(request, "customers.view_customer")
     customer = get_object_or_404(
-        Customer.objects.select_related("billing_agent").with_open_balance(), pk=pk
+        customers_with_open_balance().select_related("billing_agent"), pk=pk
     )
     tickets = (
         Ticket.objects.filter(customer=customer)

@@ -3,14 +3,13 @@
 import pytest
 from django.utils import timezone
 
-from billing_agents.services import (
-    NotBilledThroughAgent,
+from customers.models import Customer
+from customers.services import NotBilledThroughAgent, remove_customer_from_agent
+from invoicing.agent_tickets import (
     TicketOnLiveInvoice,
-    remove_customer_from_agent,
     remove_ticket_from_agent,
     why_ticket_cannot_be_removed,
 )
-from customers.models import Customer
 from invoicing.models import InvoiceStatus
 from tests.factories import (
     BillingAgentFactory,

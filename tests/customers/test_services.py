@@ -3,13 +3,9 @@
 import pytest
 
 from customers.models import Customer
-from customers.services import (
-    InactiveAgent,
-    change_customer_agent,
-    save_customer,
-    tickets_that_would_move,
-)
+from customers.services import InactiveAgent
 from tests.factories import BillingAgentFactory, CustomerFactory, TicketFactory
+from tickets.customer_agent import change_customer_agent, save_customer, tickets_that_would_move
 from tickets.transitions import Status
 
 pytestmark = pytest.mark.django_db

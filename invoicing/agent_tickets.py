@@ -1,7 +1,8 @@
-"""Operations on a billing agent that touch other apps' records.
+"""Taking a ticket off its billing agent: refused while a live invoice bills it.
 
-Each one is keyword-only, runs in one transaction with the rows it changes locked, and
-raises a DomainError subclass whose message a clerk can read.
+It lives in invoicing, not billing_agents, because the refusal reads invoice lines: the
+lowest layer that knows agents, tickets and invoices (DESIGN: Layout). Keyword-only, one
+transaction with the ticket locked, a DomainError subclass a clerk can read.
 """
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -9,13 +10,9 @@ from django.db import transaction
 
 from billing_agents.models import BillingAgent
 from core.errors import DomainError
-from customers.models import Customer
+from customers.services import NotBilledThroughAgent
 from invoicing.models import InvoiceLine
 from tickets.models import Ticket, TicketLocked
-
-
-class NotBilledThroughAgent(DomainError):
-    """The customer or ticket is not (or no longer) billed through this agent."""
 
 
 class TicketOnLiveInvoice(DomainError):
@@ -24,11 +21,16 @@ class TicketOnLiveInvoice(DomainError):
 
 def _ticket_removal_refusal(ticket: Ticket) -> DomainError | None:
     """The error removing `ticket` from its agent would raise now, or None."""
-    line = InvoiceLine.objects.filter(ticket=ticket, is_live=True).select_related("invoice").first()
+    line = (
+        InvoiceLine.objects.filter(ticket=ticket, is_live=True)
+        .select_related("invoice__account__billing_agent", "invoice__account__customer")
+        .first()
+    )
     if line is not None:
         return TicketOnLiveInvoice(
             f"{ticket.number} is on invoice {line.invoice.number}, which bills "
-            f"{line.invoice.payer}; delete that invoice first to take the ticket off the agent."
+            f"{line.invoice.account.name}; delete that invoice first to take the ticket off "
+            "the agent."
         )
     if ticket.is_locked:
         return TicketLocked(
@@ -46,24 +48,6 @@ def why_ticket_cannot_be_removed(*, ticket: Ticket) -> str | None:
     """
     refusal = _ticket_removal_refusal(ticket)
     return None if refusal is None else refusal.message
-
-
-@transaction.atomic
-def remove_customer_from_agent(
-    *, agent: BillingAgent, customer: Customer, by: AbstractBaseUser | None
-) -> Customer:
-    """Stop billing `customer` through `agent` (customer.billing_agent = None).
-
-    The customer and its tickets are kept; tickets keep the agent they already have.
-    Raises NotBilledThroughAgent if the customer is not (any longer) under this agent.
-    """
-    locked = Customer.objects.select_for_update().get(pk=customer.pk)
-    if locked.billing_agent_id != agent.pk:
-        raise NotBilledThroughAgent(f"{locked} is not billed through {agent}.")
-    locked.billing_agent = None
-    locked._history_user = by
-    locked.save(update_fields=["billing_agent", "updated_at"])
-    return locked
 
 
 @transaction.atomic

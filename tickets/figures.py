@@ -1,0 +1,93 @@
+"""Figures about billing agents and customers that are read from their tickets.
+
+They live here, in the lowest layer that knows agents, customers and tickets, so that
+billing_agents and customers never import tickets (DESIGN: Layout). Each is a chainable
+QuerySet subclass of the lower app's own, as invoicing.models.InvoiceableTicketQuerySet
+extends TicketQuerySet: every filter and sort of the lower app still chains.
+"""
+
+from django.db import models
+from django.db.models import F, Func, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+
+from billing_agents.models import BillingAgent, BillingAgentQuerySet
+from core.money import ZERO
+from customers.models import Customer, CustomerQuerySet
+from tickets.models import Ticket
+
+MONEY = models.DecimalField(max_digits=14, decimal_places=2)
+
+
+def _aggregate_subquery(
+    queryset: models.QuerySet, function: str, field: str, output_field: models.Field
+) -> Subquery:
+    """`SELECT function(field) FROM queryset` as a scalar subquery.
+
+    A plain aggregate without GROUP BY (Func is not an ORM aggregate, so Django adds no
+    grouping): one row whatever the filter, cheaper than GROUP BY ... LIMIT 1.
+    """
+    value = Func(F(field), function=function, output_field=output_field)
+    return Subquery(queryset.order_by().annotate(v=value).values("v"), output_field=output_field)
+
+
+class BillingAgentFiguresQuerySet(BillingAgentQuerySet):
+    """Billing agents with the manage page's figures; BillingAgentQuerySet's methods chain."""
+
+    def with_figures(self) -> "BillingAgentFiguresQuerySet":
+        """Annotate customer_count, open_ticket_count, open_balance and last_ticket_at.
+
+        Each figure is its own correlated subquery, so counting customers and summing
+        tickets never multiply each other's rows, and a page of agents is one query.
+        """
+        agent = OuterRef("pk")
+        count = models.IntegerField()
+        customers = Customer.objects.filter(billing_agent_id=agent)
+        open_tickets = Ticket.objects.open().filter(billing_agent_id=agent)
+        last_ticket = (
+            Ticket.objects.filter(billing_agent_id=agent)
+            .order_by("-created_at")
+            .values("created_at")[:1]
+        )
+        return self.annotate(
+            customer_count=_aggregate_subquery(customers, "COUNT", "pk", count),
+            open_ticket_count=_aggregate_subquery(open_tickets, "COUNT", "pk", count),
+            open_balance=Coalesce(
+                _aggregate_subquery(open_tickets, "SUM", "balance_due", MONEY),
+                Value(ZERO),
+                output_field=MONEY,
+            ),
+            last_ticket_at=Subquery(last_ticket, output_field=models.DateTimeField()),
+        )
+
+
+def agents_with_figures() -> BillingAgentFiguresQuerySet:
+    """All billing agents with their figures (with_figures()), ready to filter and sort."""
+    return BillingAgentFiguresQuerySet(model=BillingAgent).with_figures()
+
+
+class CustomerFiguresQuerySet(CustomerQuerySet):
+    """Customers with their open balance; CustomerQuerySet's methods chain."""
+
+    def with_open_balance(self) -> "CustomerFiguresQuerySet":
+        """Annotate `open_balance`: balance due summed over the customer's open tickets.
+
+        A correlated subquery, so it never multiplies rows with another relation.
+        """
+        balances = (
+            Ticket.objects.open()
+            .filter(customer_id=OuterRef("pk"))
+            .order_by()
+            .values("customer_id")
+            .annotate(s=Sum("balance_due"))
+            .values("s")
+        )
+        return self.annotate(
+            open_balance=Coalesce(
+                Subquery(balances, output_field=MONEY), Value(ZERO), output_field=MONEY
+            )
+        )
+
+
+def customers_with_open_balance() -> CustomerFiguresQuerySet:
+    """All customers with their open balance (with_open_balance()), ready to chain."""
+    return CustomerFiguresQuerySet(model=Customer).with_open_balance()
