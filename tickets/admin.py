@@ -2,6 +2,7 @@ from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from tickets.models import Location, Ticket, TicketItem, TicketPayment, TicketStatusChange
+from tickets.totals import TOTAL_FIELDS
 
 
 @admin.register(Location)
@@ -52,12 +53,7 @@ class TicketAdmin(SimpleHistoryAdmin):
         "billing_agent",
         "discount_type",
         "discount_value",
-        "subtotal",
-        "discount_amount",
-        "tax_amount",
-        "total",
-        "amount_paid",
-        "balance_due",
+        *TOTAL_FIELDS,
     ]
     inlines = [TicketItemInline, TicketPaymentInline, TicketStatusChangeInline]
 

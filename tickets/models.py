@@ -1,18 +1,31 @@
 import re
+from collections import defaultdict
+from collections.abc import Sequence
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import F, Q, Sum, Value, Window
+from django.db.models import F, Q, Sum, Value, Window, prefetch_related_objects
 from django.db.models.functions import Coalesce, Lag
 from django.urls import reverse
+from django.utils import timezone
 from simple_history.manager import HistoricalQuerySet
 from simple_history.models import HistoricalRecords
 
 from core.errors import DomainError
 from core.money import ZERO, to_cents
-from tickets.totals import AMOUNT, PERCENT, Line, Totals, compute_totals, ensure_storable
+from customers.models import Customer
+from tickets.totals import (
+    AMOUNT,
+    PERCENT,
+    TOTAL_FIELDS,
+    Line,
+    Totals,
+    compute_totals,
+    ensure_valid,
+    stored_figures,
+)
 from tickets.transitions import (
     FINAL_STATUSES,
     INVOICING,
@@ -100,8 +113,6 @@ class TicketQuerySet(models.QuerySet):
         """By ticket number ("T-000123", "t123" or "123") or by customer (name, company,
         phone, email; see CustomerQuerySet.search). A bare number also matches customers,
         so "555" finds phone numbers too."""
-        from customers.models import Customer
-
         q = q.strip()
         if not q:
             return self
@@ -228,7 +239,7 @@ class Ticket(models.Model):
         max_length=10, choices=DiscountType.choices, default=DiscountType.AMOUNT
     )
     discount_value = models.DecimalField(**MONEY, default=ZERO)
-    # Stored figures, always written by recalculate_totals() from compute_totals().
+    # Stored figures (TOTAL_FIELDS), always written by write_totals() from compute_totals().
     subtotal = models.DecimalField(**MONEY, default=ZERO, editable=False)
     discount_amount = models.DecimalField(**MONEY, default=ZERO, editable=False)
     tax_amount = models.DecimalField(**MONEY, default=ZERO, editable=False)
@@ -322,55 +333,16 @@ class Ticket(models.Model):
 
     def fresh_totals(self) -> Totals:
         """Compute the money figures from the items and payments in the database."""
-        lines = [
-            Line(quantity=q, unit_price=p, taxable=t)
-            for q, p, t in self.items.values_list("quantity", "unit_price", "taxable")
-        ]
-        return compute_totals(
-            lines=lines,
-            discount_type=self.discount_type,
-            discount_value=self.discount_value,
-            tax_rate_percent=self.location.tax_rate_percent,
-            payments=self.payments.values_list("amount", flat=True),
-        )
+        return fresh_totals([self])[0]
 
     def recalculate_totals(self, *, field: str | None = None) -> Totals:
         """Store fresh totals on the ticket; call inside the transaction of every change.
 
-        Raises DomainError (and the caller's transaction rolls back) when the change
-        would leave the ticket paid beyond its total, or a figure too large for its column
-        (AmountTooLarge, on `field`: the input that caused it).
+        The single-ticket case of `write_totals`: same computation, same refusals
+        (AmountTooLarge on `field`, InvalidDiscount, PaidOverTotal; the caller's
+        transaction rolls back).
         """
-        totals = ensure_storable(self.fresh_totals(), field=field)
-        if totals.discount > totals.subtotal:
-            raise DomainError(
-                f"The discount ({totals.discount}) cannot be more than the subtotal "
-                f"({totals.subtotal}).",
-                field="discount_value",
-            )
-        if totals.balance_due < 0:
-            raise DomainError(
-                f"This change would leave {self.number} paid {-totals.balance_due} more than "
-                "its total."
-            )
-        self.subtotal = totals.subtotal
-        self.discount_amount = totals.discount
-        self.tax_amount = totals.tax
-        self.total = totals.total
-        self.amount_paid = totals.amount_paid
-        self.balance_due = totals.balance_due
-        self.save(
-            update_fields=[
-                "subtotal",
-                "discount_amount",
-                "tax_amount",
-                "total",
-                "amount_paid",
-                "balance_due",
-                "updated_at",
-            ]
-        )
-        return totals
+        return write_totals([self], field=field)[0]
 
     # --- status ------------------------------------------------------------------
 
@@ -378,7 +350,7 @@ class Ticket(models.Model):
         return [t for t, who in TRANSITIONS[self.kind].get(self.status, {}).items() if who == via]
 
     def _refusal(self, target: str) -> str | None:
-        """Why the (table-allowed) move to `target` is refused now, or None if it may happen."""
+        """Why a rule refuses the (table-allowed) move to `target` now, or None."""
         label = Status(target).label
         if target == Status.WAITING_FOR_PAYMENT and self.customer_id is None:
             return f"Attach a customer before moving {self.number} to {label}."
@@ -391,9 +363,32 @@ class Ticket(models.Model):
             return f"{self.number} has {self.amount_paid} paid; refund it before cancelling."
         return None
 
-    def refusal_for(self, target: str) -> str | None:
-        """Public name of `_refusal`: why a table-allowed move to `target` is refused now."""
-        return self._refusal(target)
+    def check_move(self, target: str, *, via: str = STAFF) -> None:
+        """Raise InvalidTransition, with the reason for the clerk, unless `via` (STAFF: the
+        ticket page; INVOICING: the invoicing services) may move the ticket to `target` now.
+
+        The move must be in the transitions table for `via`, and no rule may refuse it
+        (customer attached, nothing due before closing, nothing paid before cancelling).
+        The credit limit is not a refusal here: see `transition_to`.
+        """
+        if target not in Status.values:
+            raise InvalidTransition(f"“{target}” is not a ticket status.")
+        who = TRANSITIONS[self.kind].get(self.status, {}).get(target)
+        label = Status(target).label
+        if who != via:
+            if who == INVOICING:
+                raise InvalidTransition(f"{self.number} reaches {label} only through invoicing.")
+            if who == STAFF:
+                raise InvalidTransition(
+                    f"{self.number} is moved to {label} on the ticket page, not by invoicing."
+                )
+            raise InvalidTransition(
+                f"{self.get_kind_display()} {self.number} cannot move from "
+                f"{self.get_status_display()} to {label}."
+            )
+        refusal = self._refusal(target)
+        if refusal:
+            raise InvalidTransition(refusal)
 
     def refused_moves(self) -> list[tuple[str, str]]:
         """(target, reason) for each staff move the table has but a rule refuses now."""
@@ -431,24 +426,11 @@ class Ticket(models.Model):
     ) -> "TicketStatusChange":
         """Move the ticket to `target` if the transitions table and the rules allow it.
 
-        Raises InvalidTransition for a move the table or a rule refuses, and
+        Raises InvalidTransition for a move `check_move` refuses, and
         CreditLimitExceeded when moving to Waiting for Payment would put the agent over
         its credit limit and no override was given. The move is recorded with who made it.
         """
-        if target not in Status.values:
-            raise InvalidTransition(f"“{target}” is not a ticket status.")
-        allowed = TRANSITIONS[self.kind].get(self.status, {})
-        label = Status(target).label
-        if allowed.get(target) != via:
-            if allowed.get(target) == INVOICING:
-                raise InvalidTransition(f"{self.number} reaches {label} only through invoicing.")
-            raise InvalidTransition(
-                f"{self.get_kind_display()} {self.number} cannot move from "
-                f"{self.get_status_display()} to {label}."
-            )
-        refusal = self._refusal(target)
-        if refusal:
-            raise InvalidTransition(refusal)
+        self.check_move(target, via=via)
         overridden = False
         agent = self.billing_agent
         if (
@@ -567,3 +549,60 @@ class TicketStatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ticket.number}: {self.from_status} → {self.to_status}"
+
+
+# --- stored totals of many tickets at once ---------------------------------------------------
+
+
+def fresh_totals(tickets: Sequence[Ticket]) -> list[Totals]:
+    """`compute_totals` for each ticket from its items and payments in the database, in
+    order: two queries whatever the count (and one for locations not loaded yet)."""
+    ids = [ticket.pk for ticket in tickets]
+    lines: dict[int, list[Line]] = defaultdict(list)
+    items = TicketItem.objects.filter(ticket_id__in=ids)
+    for ticket_id, quantity, price, taxable in items.values_list(
+        "ticket_id", "quantity", "unit_price", "taxable"
+    ):
+        lines[ticket_id].append(Line(quantity=quantity, unit_price=price, taxable=taxable))
+    payments: dict[int, list[Decimal]] = defaultdict(list)
+    for ticket_id, amount in TicketPayment.objects.filter(ticket_id__in=ids).values_list(
+        "ticket_id", "amount"
+    ):
+        payments[ticket_id].append(amount)
+    prefetch_related_objects(list(tickets), "location")
+    return [
+        compute_totals(
+            lines=lines[ticket.pk],
+            discount_type=ticket.discount_type,
+            discount_value=ticket.discount_value,
+            tax_rate_percent=ticket.location.tax_rate_percent,
+            payments=payments[ticket.pk],
+        )
+        for ticket in tickets
+    ]
+
+
+def write_totals(tickets: Sequence[Ticket], *, by=None, field: str | None = None) -> list[Totals]:
+    """Store fresh totals (TOTAL_FIELDS, from `fresh_totals`) on each ticket, as loaded in
+    this transaction; call inside the transaction of the change that affects them.
+
+    Refused for the first ticket `ensure_valid` refuses (AmountTooLarge on `field`,
+    InvalidDiscount, PaidOverTotal), before anything is written. Two reads, one UPDATE
+    and one history insert (by the ticket's `_history_user`, else `by`) whatever the count.
+    """
+    tickets = list(tickets)
+    if not tickets:
+        return []
+    fresh = fresh_totals(tickets)
+    for ticket, totals in zip(tickets, fresh, strict=True):
+        ensure_valid(totals, number=ticket.number, field=field)
+    now = timezone.now()
+    for ticket, totals in zip(tickets, fresh, strict=True):
+        for name, value in stored_figures(totals).items():
+            setattr(ticket, name, value)
+        ticket.updated_at = now
+    # Every figure is written, not only those that differ from the object in hand: a
+    # stale object must never leave a stored figure behind the fresh computation.
+    Ticket.objects.bulk_update(tickets, [*TOTAL_FIELDS, "updated_at"])
+    Ticket.history.bulk_history_create(tickets, update=True, default_user=by, default_date=now)
+    return fresh

@@ -8,10 +8,12 @@ DomainError subclass with a message (and, where it belongs to one, a form field)
 the clerk, and nothing is written.
 """
 
+from collections.abc import Sequence
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.utils import timezone
 
 from billing_agents.models import BillingAgent
 from core.errors import DomainError
@@ -28,7 +30,8 @@ from tickets.models import (
     TicketPayment,
     TicketStatusChange,
 )
-from tickets.transitions import INITIAL_STATUS, Kind
+from tickets.totals import InvalidDiscount
+from tickets.transitions import INITIAL_STATUS, INVOICING, STAFF, Kind, Status
 
 OVERRIDE_PERMISSION = "billing_agents.override_credit_limit"
 # Deposits are taken at the counter; account credit is drawn through invoicing only.
@@ -48,10 +51,6 @@ class AgentNeedsCustomer(DomainError):
 
 class InvalidLineItem(DomainError):
     """A line item's quantity or price is out of range."""
-
-
-class InvalidDiscount(DomainError):
-    """A discount below zero, over 100 %, or over the subtotal."""
 
 
 class InvalidDeposit(DomainError):
@@ -259,7 +258,8 @@ def set_discount(
     """Set the ticket-level discount: an amount, or a percent of the subtotal.
 
     Never below zero, never over 100 %, never more than the subtotal (InvalidDiscount, on
-    the discount_value field), and never so large that paid would exceed the total.
+    the discount_value field; the last from recalculate_totals, tickets.totals), and never
+    so large that paid would exceed the total (PaidOverTotal).
     """
     if discount_type not in DiscountType.values:
         raise InvalidDiscount("Choose an amount or a percent.", field="discount_type")
@@ -275,13 +275,6 @@ def set_discount(
     locked.discount_value = to_cents(discount_value)
     locked._history_user = by
     locked.save(update_fields=["discount_type", "discount_value", "updated_at"])
-    totals = locked.fresh_totals()
-    if totals.discount > totals.subtotal:
-        raise InvalidDiscount(
-            f"The discount ({totals.discount:.2f}) cannot be more than the subtotal "
-            f"({totals.subtotal:.2f}).",
-            field="discount_value",
-        )
     locked.recalculate_totals()
     _refresh(ticket, locked)
     return ticket
@@ -355,3 +348,40 @@ def move_ticket(
     change = locked.transition_to(target, by=by, override_credit_limit=override_credit_limit)
     _refresh(ticket, locked)
     return change
+
+
+def move_tickets(
+    tickets: Sequence[Ticket],
+    target: str,
+    *,
+    by: AbstractBaseUser | None,
+    note: str = "",
+    via: str = INVOICING,
+) -> list[TicketStatusChange]:
+    """Move many tickets (locked by the caller's transaction) to `target` as `via`.
+
+    Each move is checked by Ticket.check_move first; the first refusal raises
+    InvalidTransition and nothing is written. One UPDATE, one history insert and one
+    status-change insert whatever the count.
+    """
+    if via == STAFF and target == Status.WAITING_FOR_PAYMENT:
+        # Staff moves there may pass a credit limit, which only move_ticket checks.
+        raise ValueError("Move tickets to Waiting for Payment one at a time (move_ticket).")
+    tickets = list(tickets)
+    if not tickets:
+        return []
+    for ticket in tickets:
+        ticket.check_move(target, via=via)
+    now = timezone.now()
+    changes = [
+        TicketStatusChange(
+            ticket=ticket, from_status=ticket.status, to_status=target, changed_by=by, note=note
+        )
+        for ticket in tickets
+    ]
+    Ticket.objects.filter(pk__in=[t.pk for t in tickets]).update(status=target, updated_at=now)
+    for ticket in tickets:
+        ticket.status = target
+        ticket.updated_at = now
+    Ticket.history.bulk_history_create(tickets, update=True, default_user=by, default_date=now)
+    return TicketStatusChange.objects.bulk_create(changes)

@@ -1,13 +1,15 @@
-"""The one function that derives a ticket's money figures.
+"""The one function that derives a ticket's money figures, and the one set of checks on them.
 
-Stored totals on `Ticket` are always written from `compute_totals`, in the same
-transaction as the change that affects them.
+Stored totals on `Ticket` (the columns in TOTAL_FIELDS) are always written from
+`compute_totals`, checked by `ensure_valid`, in the same transaction as the change that
+affects them (`tickets.models.write_totals`).
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from decimal import Decimal
 
+from core.errors import DomainError
 from core.money import ZERO, ensure_fits, to_cents
 
 PERCENT = "percent"
@@ -33,6 +35,25 @@ class Totals:
     total: Decimal
     amount_paid: Decimal
     balance_due: Decimal
+
+
+# The Ticket column that stores each Totals figure, where the names differ.
+_COLUMN = {"discount": "discount_amount", "tax": "tax_amount"}
+# The stored figures on Ticket, in Totals order.
+TOTAL_FIELDS: tuple[str, ...] = tuple(_COLUMN.get(f.name, f.name) for f in fields(Totals))
+
+
+def stored_figures(totals: Totals) -> dict[str, Decimal]:
+    """`totals` as Ticket column values, keyed by TOTAL_FIELDS."""
+    return {_COLUMN.get(f.name, f.name): getattr(totals, f.name) for f in fields(Totals)}
+
+
+class InvalidDiscount(DomainError):
+    """A discount below zero, over 100 %, or over the subtotal."""
+
+
+class PaidOverTotal(DomainError):
+    """A change that would leave a ticket paid more than its total."""
 
 
 def discount_for(subtotal: Decimal, discount_type: str, discount_value: Decimal) -> Decimal:
@@ -84,4 +105,31 @@ def ensure_storable(totals: Totals, *, field: str | None = None) -> Totals:
         ("the amount paid", totals.amount_paid),
     ):
         ensure_fits(amount, what=what, field=field)
+    return totals
+
+
+def ensure_discount_within_subtotal(totals: Totals, *, number: str) -> None:
+    """Raise InvalidDiscount (on discount_value) when the discount is more than the subtotal."""
+    if totals.discount > totals.subtotal:
+        raise InvalidDiscount(
+            f"The discount ({totals.discount:.2f}) cannot be more than the subtotal "
+            f"({totals.subtotal:.2f}) of {number}.",
+            field="discount_value",
+        )
+
+
+def ensure_not_paid_over_total(totals: Totals, *, number: str) -> None:
+    """Raise PaidOverTotal when what was paid is more than the total."""
+    if totals.balance_due < 0:
+        raise PaidOverTotal(
+            f"This change would leave {number} paid {-totals.balance_due:.2f} more than its total."
+        )
+
+
+def ensure_valid(totals: Totals, *, number: str, field: str | None = None) -> Totals:
+    """`totals` if the ticket `number` may store them, else the refusal: AmountTooLarge
+    (on `field`), InvalidDiscount or PaidOverTotal."""
+    ensure_storable(totals, field=field)
+    ensure_discount_within_subtotal(totals, number=number)
+    ensure_not_paid_over_total(totals, number=number)
     return totals

@@ -209,3 +209,54 @@ def test_open_filter_leaves_out_closed_and_cancelled():
     TicketFactory(status=Status.CLOSED)
     TicketFactory(status=Status.CANCELLED)
     assert list(Ticket.objects.filtered(status="open_any")) == [open_ticket]
+
+
+# --- check_move: the one check behind transition_to and the bulk mover ------------------------
+
+INVOICING_MOVES = [
+    (kind, source, target)
+    for kind in Kind
+    for source, targets in TRANSITIONS[kind].items()
+    for target, who in targets.items()
+    if who == INVOICING
+]
+STAFF_MOVES = [
+    (kind, source, target)
+    for kind in Kind
+    for source, targets in TRANSITIONS[kind].items()
+    for target, who in targets.items()
+    if who == STAFF
+]
+
+
+@pytest.mark.parametrize(("kind", "source", "target"), INVOICING_MOVES)
+def test_check_move_refuses_invoicing_only_moves_to_staff_with_the_reason(kind, source, target):
+    ticket = _ticket(kind, source)
+    with pytest.raises(InvalidTransition, match=f"{ticket.number} reaches .* only through"):
+        ticket.check_move(target, via=STAFF)
+    ticket.check_move(target, via=INVOICING)  # the same move is invoicing's to make
+
+
+@pytest.mark.parametrize(("kind", "source", "target"), STAFF_MOVES)
+def test_check_move_refuses_staff_only_moves_to_invoicing_with_the_reason(kind, source, target):
+    ticket = _ticket(kind, source)
+    with pytest.raises(InvalidTransition, match=f"{ticket.number} is moved to .* ticket page"):
+        ticket.check_move(target, via=INVOICING)
+
+
+def test_check_move_applies_the_rules_to_invoicing_moves_too():
+    ticket = _ticket(Kind.REPAIR, Status.INVOICED, items=[("Screen", 1, "50.00", False)])
+    with pytest.raises(InvalidTransition, match=r"still has 50\.00 due"):
+        ticket.check_move(Status.CLOSED, via=INVOICING)
+
+
+@pytest.mark.parametrize(("kind", "source", "target"), STAFF_MOVES)
+def test_the_page_offers_exactly_the_staff_moves_check_move_allows(kind, source, target):
+    ticket = TicketFactory(kind=kind, status=source, items=[("Part", 1, "5.00", True)])
+    try:
+        ticket.check_move(target, via=STAFF)
+    except InvalidTransition as refused:
+        assert target not in ticket.allowed_moves()
+        assert (target, str(refused)) in ticket.refused_moves()
+    else:
+        assert target in ticket.allowed_moves()

@@ -4,6 +4,10 @@ stored totals that always equal a fresh computation."""
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils.html import escape
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -26,12 +30,23 @@ from tickets.models import (
     Ticket,
     TicketItem,
     TicketLocked,
+    TicketPayment,
+    TicketStatusChange,
+    write_totals,
 )
-from tickets.transitions import Kind, Status
+from tickets.totals import (
+    TOTAL_FIELDS,
+    InvalidDiscount,
+    Line,
+    PaidOverTotal,
+    compute_totals,
+    stored_figures,
+)
+from tickets.transitions import STAFF, Kind, Status
 
 pytestmark = pytest.mark.django_db
 
-FIGURES = ["subtotal", "discount_amount", "tax_amount", "total", "amount_paid", "balance_due"]
+FIGURES = TOTAL_FIELDS
 
 
 def figures(ticket: Ticket) -> dict:
@@ -41,15 +56,7 @@ def figures(ticket: Ticket) -> dict:
 
 def assert_stored_totals_are_fresh(ticket: Ticket) -> None:
     ticket.refresh_from_db()
-    fresh = ticket.fresh_totals()
-    assert figures(ticket) == {
-        "subtotal": fresh.subtotal,
-        "discount_amount": fresh.discount,
-        "tax_amount": fresh.tax,
-        "total": fresh.total,
-        "amount_paid": fresh.amount_paid,
-        "balance_due": fresh.balance_due,
-    }
+    assert figures(ticket) == stored_figures(ticket.fresh_totals())
 
 
 # --- the agent follows the customer -----------------------------------------------------
@@ -527,3 +534,215 @@ def test_ticket_history_lists_item_payment_and_discount_changes_newest_first():
     assert [(c.label, c.old, c.new) for c in changed.changes] == [("Quantity", "1", "3")]
     assert added.who == "Dana Clerk" and added.details.startswith("1 ")
     assert len(ticket_history(ticket, limit=2)) == 2
+
+
+# --- many tickets at once: move_tickets and write_totals ------------------------------------
+
+
+def _waiting(count: int, **kwargs) -> list[Ticket]:
+    location = LocationFactory(tax_rate_percent=Decimal("8.875"))
+    customer = CustomerFactory()
+    return [
+        TicketFactory(
+            status=Status.WAITING_FOR_PAYMENT,
+            location=location,
+            customer=customer,
+            items=[("Screen", 1, "129.00", True)],
+            **kwargs,
+        )
+        for _ in range(count)
+    ]
+
+
+def test_moving_tickets_in_bulk_records_one_status_change_and_history_per_ticket():
+    clerk = UserFactory(role=MANAGER)
+    tickets = _waiting(3)
+    services.move_tickets(tickets, Status.INVOICED, by=clerk, note="Invoiced")
+    for ticket in tickets:
+        ticket.refresh_from_db()
+        assert ticket.status == Status.INVOICED
+        change = ticket.status_changes.get()
+        assert (change.from_status, change.to_status, change.changed_by, change.note) == (
+            Status.WAITING_FOR_PAYMENT,
+            Status.INVOICED,
+            clerk,
+            "Invoiced",
+        )
+        record = ticket.history.latest()
+        assert (record.status, record.history_user, record.history_type) == (
+            Status.INVOICED,
+            clerk,
+            "~",
+        )
+
+
+def test_moving_tickets_in_bulk_refuses_all_when_check_move_refuses_one():
+    tickets = _waiting(2)
+    refused = TicketFactory(status=Status.READY_FOR_PICKUP, customer=CustomerFactory())
+    with pytest.raises(InvalidTransition, match=refused.number):
+        services.move_tickets([*tickets, refused], Status.INVOICED, by=None)
+    assert set(
+        Ticket.objects.filter(pk__in=[t.pk for t in tickets]).values_list("status", flat=True)
+    ) == {Status.WAITING_FOR_PAYMENT}
+    assert not TicketStatusChange.objects.filter(ticket__in=[*tickets, refused]).exists()
+
+
+def test_moving_tickets_in_bulk_refuses_staff_moves_the_credit_limit_guards():
+    tickets = [TicketFactory(status=Status.READY_FOR_PICKUP, customer=CustomerFactory())]
+    with pytest.raises(ValueError, match="one at a time"):
+        services.move_tickets(tickets, Status.WAITING_FOR_PAYMENT, by=None, via=STAFF)
+
+
+def _queries(action) -> list[str]:
+    with CaptureQueriesContext(connection) as ctx:
+        action()
+    return [query["sql"].split(" WHERE ")[0] for query in ctx.captured_queries]
+
+
+def test_bulk_moving_3_or_30_tickets_runs_the_same_queries():
+    few, many = _waiting(3), _waiting(30)
+    assert len(_queries(lambda: services.move_tickets(few, Status.INVOICED, by=None))) == len(
+        _queries(lambda: services.move_tickets(many, Status.INVOICED, by=None))
+    )
+
+
+def test_writing_totals_of_3_or_30_tickets_runs_the_same_queries():
+    few, many = _waiting(3, deposits=["10.00"]), _waiting(30, deposits=["10.00"])
+    TicketPayment.objects.filter(ticket__in=[*few, *many]).update(amount=Decimal("20.00"))
+    assert len(_queries(lambda: write_totals(few))) == len(_queries(lambda: write_totals(many)))
+
+
+def test_recalculate_totals_is_write_totals_for_one_ticket():
+    ticket = TicketFactory(items=[("Part", 2, "10.00", True)], deposits=["5.00"])
+    TicketItem.objects.filter(ticket=ticket).update(unit_price=Decimal("15.00"))
+    assert ticket.recalculate_totals() == ticket.fresh_totals() == write_totals([ticket])[0]
+    assert figures(ticket) == stored_figures(ticket.fresh_totals())
+
+
+def test_write_totals_stores_every_figure_even_when_the_object_in_hand_is_stale():
+    ticket = TicketFactory(items=[("Part", 1, "40.00", False)])
+    # The database row drifted behind the object's back; the object still looks right.
+    Ticket.objects.filter(pk=ticket.pk).update(total=Decimal("1.00"), balance_due=Decimal("1.00"))
+    write_totals([ticket])
+    ticket.refresh_from_db()
+    assert figures(ticket) == stored_figures(ticket.fresh_totals())
+
+
+def test_one_discount_over_subtotal_message_from_the_service_the_form_and_bulk_writes(
+    client,
+):
+    ticket = TicketFactory(items=[("Screen", 1, "50.00", False)])
+    expected = f"The discount (60.00) cannot be more than the subtotal (50.00) of {ticket.number}."
+    with pytest.raises(services.InvalidDiscount) as raised:
+        services.set_discount(
+            ticket=ticket, discount_type="amount", discount_value=Decimal("60"), by=None
+        )
+    assert (str(raised.value), raised.value.field) == (expected, "discount_value")
+
+    client.force_login(UserFactory(role=FRONT_DESK))
+    response = client.post(
+        reverse("tickets:ticket_set_discount", args=[ticket.pk]),
+        {"discount_type": "amount", "discount_value": "60"},
+    )
+    assert response.status_code == 422
+    assert escape(expected) in response.content.decode()
+
+    Ticket.objects.filter(pk=ticket.pk).update(discount_value=Decimal("60.00"))
+    ticket.refresh_from_db()
+    with pytest.raises(InvalidDiscount) as raised:
+        write_totals([ticket])
+    assert str(raised.value) == expected
+
+
+def test_paid_over_total_is_refused_by_one_check_for_one_or_many_tickets():
+    tickets = _waiting(2, deposits=["100.00"])
+    TicketItem.objects.filter(ticket=tickets[1]).update(unit_price=Decimal("50.00"))
+    before = [figures(t) for t in tickets]
+    with pytest.raises(PaidOverTotal, match=f"leave {tickets[1].number} paid 45.56 more"):
+        write_totals(tickets)
+    with pytest.raises(PaidOverTotal, match=f"leave {tickets[1].number} paid 45.56 more"):
+        tickets[1].recalculate_totals()
+    assert [figures(t) for t in tickets] == before
+
+
+def test_total_fields_are_the_totals_figures_as_ticket_columns():
+    # Totals' figures in order, under the ticket's column names.
+    assert TOTAL_FIELDS == (
+        "subtotal",
+        "discount_amount",
+        "tax_amount",
+        "total",
+        "amount_paid",
+        "balance_due",
+    )
+    assert {f.name for f in Ticket._meta.concrete_fields} >= set(TOTAL_FIELDS)
+
+
+ticket_inputs = st.fixed_dictionaries(
+    {
+        "items": st.lists(st.tuples(quantities, money, st.booleans()), max_size=4),
+        "discount": st.one_of(
+            st.tuples(st.just("amount"), money),
+            st.tuples(
+                st.just("percent"),
+                st.decimals(min_value=Decimal("0"), max_value=Decimal("100"), places=2),
+            ),
+        ),
+        "payments": st.lists(
+            st.decimals(min_value=Decimal("0.01"), max_value=Decimal("500"), places=2),
+            max_size=3,
+        ),
+    }
+)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    inputs=st.lists(ticket_inputs, min_size=1, max_size=5),
+    tax_rate=st.decimals(min_value=Decimal("0"), max_value=Decimal("25"), places=3),
+)
+def test_stored_figures_after_write_totals_equal_compute_totals_per_ticket(inputs, tax_rate):
+    location = LocationFactory(name=f"Bulk {tax_rate}", tax_rate_percent=tax_rate)
+    tickets, expected = [], []
+    for spec in inputs:
+        discount_type, discount_value = spec["discount"]
+        ticket = TicketFactory(location=location)
+        # Inputs land without a totals write; write_totals below is the one under test.
+        Ticket.objects.filter(pk=ticket.pk).update(
+            discount_type=discount_type, discount_value=discount_value
+        )
+        ticket.refresh_from_db()
+        for quantity, price, taxable in spec["items"]:
+            TicketItem.objects.create(
+                ticket=ticket,
+                description="Part",
+                quantity=quantity,
+                unit_price=price,
+                taxable=taxable,
+            )
+        for amount in spec["payments"]:
+            TicketPayment.objects.create(ticket=ticket, amount=amount, method="cash")
+        tickets.append(ticket)
+        expected.append(
+            compute_totals(
+                lines=[Line(q, p, t) for q, p, t in spec["items"]],
+                discount_type=discount_type,
+                discount_value=discount_value,
+                tax_rate_percent=tax_rate,
+                payments=spec["payments"],
+            )
+        )
+    before = [figures(t) for t in tickets]
+    refusable = any(t.discount > t.subtotal or t.balance_due < 0 for t in expected)
+    try:
+        assert write_totals(tickets) == expected
+    except (InvalidDiscount, PaidOverTotal):
+        assert refusable
+        assert [figures(t) for t in tickets] == before  # nothing is written for any ticket
+    else:
+        assert not refusable
+        assert [figures(t) for t in tickets] == [stored_figures(t) for t in expected]
