@@ -18,8 +18,9 @@ from benchmarks.timing import timed_ms
 from billing_agents.models import BillingAgent
 from customers.models import Customer
 from invoicing import services
+from invoicing.accounts import account_for
 from tickets.models import Location, Ticket, TicketItem
-from tickets.totals import Line, compute_totals
+from tickets.totals import Line, compute_totals, stored_figures
 from tickets.transitions import Kind, Status
 
 TICKETS = 500
@@ -48,12 +49,7 @@ def _tickets(agent: BillingAgent, customer: Customer, location: Location, count:
                 location=location,
                 customer=customer,
                 billing_agent=agent,
-                subtotal=totals.subtotal,
-                discount_amount=totals.discount,
-                tax_amount=totals.tax,
-                total=totals.total,
-                amount_paid=totals.amount_paid,
-                balance_due=totals.balance_due,
+                **stored_figures(totals),
             )
             for _ in range(count)
         ]
@@ -100,11 +96,12 @@ def run(out) -> str:
                     company_name=f"Bench agent {repeat}", email="ap@bench.example"
                 )
                 customer = Customer.objects.create(first_name="Bench", billing_agent=agent)
+                account = account_for(agent)
                 ids = [t.pk for t in _tickets(agent, customer, location, TICKETS)]
                 [invoice] = measure(
                     create_batch,
-                    lambda agent=agent, ids=ids: services.create_invoices(
-                        payer=agent, ticket_ids=ids, batch=True, by=user
+                    lambda account=account, ids=ids: services.create_invoices(
+                        account=account, ticket_ids=ids, batch=True, by=user
                     ),
                     warmup=warmup,
                 )
@@ -121,8 +118,8 @@ def run(out) -> str:
                 ids = [t.pk for t in _tickets(agent, customer, location, TICKETS)]
                 measure(
                     create_each,
-                    lambda agent=agent, ids=ids: services.create_invoices(
-                        payer=agent, ticket_ids=ids, batch=False, by=user
+                    lambda account=account, ids=ids: services.create_invoices(
+                        account=account, ticket_ids=ids, batch=False, by=user
                     ),
                     warmup=warmup,
                 )

@@ -1,15 +1,9 @@
-from dataclasses import dataclass
-from decimal import Decimal
-
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import F, Func, OuterRef, Q, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
-
-from core.money import ZERO
 
 
 class InvoiceMethod(models.TextChoices):
@@ -40,18 +34,6 @@ NULLABLE_SORT_FIELDS = frozenset({"last_ticket_at"})
 FIGURE_FIELDS = frozenset({"customer_count", "open_ticket_count", "open_balance", "last_ticket_at"})
 
 
-def _aggregate_subquery(
-    queryset: models.QuerySet, function: str, field: str, output_field: models.Field
-) -> Subquery:
-    """`SELECT function(field) FROM queryset` as a scalar subquery.
-
-    A plain aggregate without GROUP BY (Func is not an ORM aggregate, so Django adds no
-    grouping): one row whatever the filter, cheaper than GROUP BY ... LIMIT 1.
-    """
-    value = Func(F(field), function=function, output_field=output_field)
-    return Subquery(queryset.order_by().annotate(v=value).values("v"), output_field=output_field)
-
-
 class BillingAgentQuerySet(models.QuerySet):
     def active(self) -> "BillingAgentQuerySet":
         return self.filter(is_active=True)
@@ -77,40 +59,11 @@ class BillingAgentQuerySet(models.QuerySet):
             )
         return queryset
 
-    def with_figures(self) -> "BillingAgentQuerySet":
-        """Annotate customer_count, open_ticket_count, open_balance and last_ticket_at.
-
-        Each figure is its own correlated subquery, so counting customers and summing
-        tickets never multiply each other's rows, and a page of agents is one query.
-        """
-        from customers.models import Customer
-        from tickets.models import Ticket
-
-        agent = OuterRef("pk")
-        money = models.DecimalField(max_digits=14, decimal_places=2)
-        count = models.IntegerField()
-        customers = Customer.objects.filter(billing_agent_id=agent)
-        open_tickets = Ticket.objects.open().filter(billing_agent_id=agent)
-        last_ticket = (
-            Ticket.objects.filter(billing_agent_id=agent)
-            .order_by("-created_at")
-            .values("created_at")[:1]
-        )
-        return self.annotate(
-            customer_count=_aggregate_subquery(customers, "COUNT", "pk", count),
-            open_ticket_count=_aggregate_subquery(open_tickets, "COUNT", "pk", count),
-            open_balance=Coalesce(
-                _aggregate_subquery(open_tickets, "SUM", "balance_due", money),
-                Value(ZERO),
-                output_field=money,
-            ),
-            last_ticket_at=Subquery(last_ticket, output_field=models.DateTimeField()),
-        )
-
     def sorted_by(self, key: str) -> "BillingAgentQuerySet":
         """Order by a SORT_FIELDS key, "-key" for descending; ties broken by company and id.
 
-        Sorting by a figure needs with_figures() first. Unknown keys sort by company.
+        Sorting by a figure needs with_figures() (tickets.figures) first. Unknown keys sort
+        by company.
         """
         descending = key.startswith("-")
         fields = SORT_FIELDS.get(key.removeprefix("-"), SORT_FIELDS[DEFAULT_SORT])
@@ -125,25 +78,6 @@ class BillingAgentQuerySet(models.QuerySet):
                 else expression.asc(nulls_last=nulls_last)
             )
         return self.order_by(*ordering, "company_name", "id")
-
-
-@dataclass(frozen=True)
-class AccountFigures:
-    """The money figures at the top of an agent's View page."""
-
-    open_balance: Decimal
-    open_ticket_count: int
-    customer_count: int
-    overdue_balance: Decimal
-    credit_balance: Decimal
-    credit_limit: Decimal | None
-
-    @property
-    def available_credit(self) -> Decimal | None:
-        """Credit limit minus open balance (negative when over the limit); None = no limit."""
-        if self.credit_limit is None:
-            return None
-        return self.credit_limit - self.open_balance
 
 
 class BillingAgent(models.Model):
@@ -215,36 +149,6 @@ class BillingAgent(models.Model):
     @property
     def contact_name(self) -> str:
         return f"{self.contact_first_name} {self.contact_last_name}".strip()
-
-    def overdue_balance(self) -> Decimal:
-        """Unpaid balance of the agent's live invoices whose due date has passed."""
-        from invoicing.models import Invoice
-
-        result = (
-            Invoice.objects.live()
-            .overdue()
-            .filter(billing_agent=self)
-            .aggregate(s=Sum(F("total") - F("amount_paid")))
-        )
-        return result["s"] or ZERO
-
-    def account_figures(self) -> AccountFigures:
-        """Open, overdue and credit balances with the limit; a fixed handful of queries."""
-        from invoicing.ledger import credit_balance
-
-        figures = (
-            BillingAgent.objects.with_figures()
-            .values("customer_count", "open_ticket_count", "open_balance")
-            .get(pk=self.pk)
-        )
-        return AccountFigures(
-            open_balance=figures["open_balance"],
-            open_ticket_count=figures["open_ticket_count"],
-            customer_count=figures["customer_count"],
-            overdue_balance=self.overdue_balance(),
-            credit_balance=credit_balance(billing_agent=self),
-            credit_limit=self.credit_limit,
-        )
 
     def deactivate(self) -> None:
         """Stop offering this agent in pickers; every link, invoice and payment stays."""

@@ -23,24 +23,18 @@ from django.views.decorators.vary import vary_on_headers
 
 from billing_agents.forms import BillingAgentForm, CreditAdjustmentForm
 from billing_agents.history import agent_history
-from billing_agents.models import (
-    DEFAULT_SORT,
-    SORT_FIELDS,
-    BillingAgent,
-    BillingAgentQuerySet,
-    StatusFilter,
-)
-from billing_agents.services import (
-    remove_customer_from_agent,
-    remove_ticket_from_agent,
-    why_ticket_cannot_be_removed,
-)
+from billing_agents.models import DEFAULT_SORT, SORT_FIELDS, BillingAgent, StatusFilter
 from core.errors import DomainError
 from core.htmx import confirm_response, is_partial_request, page_or_partial
 from core.inputs import parse_id, search_text
+from core.money import ZERO, to_cents
 from customers.models import Customer
+from customers.services import remove_customer_from_agent
+from invoicing.accounts import account_for
+from invoicing.agent_tickets import remove_ticket_from_agent, why_ticket_cannot_be_removed
 from invoicing.ledger import adjust_credit
-from invoicing.models import CreditTransaction, Invoice, InvoiceLine
+from invoicing.models import Account, CreditTransaction, Invoice, InvoiceLine
+from tickets.figures import BillingAgentFiguresQuerySet, agents_with_figures
 from tickets.models import Ticket
 
 PAGE_SIZE = 25
@@ -48,7 +42,7 @@ SECTION_PAGE_SIZE = 10
 LIST_TEMPLATE = "billing_agents/agent_list.html"
 DETAIL_TEMPLATE = "billing_agents/agent_detail.html"
 
-# The agent columns the manage page and its CSV show (figures come from with_figures()).
+# The agent columns the manage page and its CSV show (figures: tickets.figures).
 LIST_FIELDS = [
     "company_name",
     "contact_first_name",
@@ -114,12 +108,12 @@ class ListState:
             sort = DEFAULT_SORT
         return cls(q=search_text(query.get("q", "")), status=status, sort=sort)
 
-    def agents(self) -> BillingAgentQuerySet:
+    def agents(self) -> BillingAgentFiguresQuerySet:
         return (
-            BillingAgent.objects.with_status(self.status)
+            agents_with_figures()
+            .with_status(self.status)
             .search(self.q)
             .only(*LIST_FIELDS)
-            .with_figures()
             .sorted_by(self.sort)
         )
 
@@ -202,7 +196,7 @@ def _csv_safe(value: str) -> str:
 
 
 def _row_response(request: HttpRequest, agent: BillingAgent) -> TemplateResponse:
-    agent = BillingAgent.objects.with_figures().get(pk=agent.pk)
+    agent = agents_with_figures().get(pk=agent.pk)
     response = TemplateResponse(
         request, f"{LIST_TEMPLATE}#agent-row", {"agent": agent, **_row_permissions(request)}
     )
@@ -221,7 +215,7 @@ def _safe_next(request: HttpRequest) -> str | None:
 def _set_active(request: HttpRequest, pk: int, *, active: bool) -> HttpResponse:
     """GET: the confirm dialog (or page) with the agent's figures. POST: do it."""
     _require(request, "billing_agents.deactivate_billingagent")
-    agent = get_object_or_404(BillingAgent.objects.with_figures(), pk=pk)
+    agent = get_object_or_404(agents_with_figures(), pk=pk)
     next_url = _safe_next(request)
     verb = "Reactivate" if active else "Deactivate"
     if request.method == "POST":
@@ -334,12 +328,12 @@ def _tickets(agent: BillingAgent):
 
 
 def _invoices(agent: BillingAgent):
-    return Invoice.objects.filter(billing_agent=agent).order_by("-issue_date", "-id")
+    return Invoice.objects.filter(account__billing_agent=agent).order_by("-issue_date", "-id")
 
 
 def _credit(agent: BillingAgent):
     return (
-        CreditTransaction.objects.filter(billing_agent=agent)
+        CreditTransaction.objects.filter(account__billing_agent=agent)
         .select_related("created_by")
         .order_by("-created_at", "-id")
     )
@@ -366,6 +360,48 @@ def _detail_context(request: HttpRequest, agent: BillingAgent, sections) -> dict
     return context
 
 
+@dataclass(frozen=True)
+class AccountFigures:
+    """The money figures at the top of an agent's View page."""
+
+    open_balance: Decimal
+    open_ticket_count: int
+    customer_count: int
+    overdue_balance: Decimal
+    credit_balance: Decimal
+    credit_limit: Decimal | None
+
+    @property
+    def available_credit(self) -> Decimal | None:
+        """Credit limit minus open balance (negative when over the limit); None = no limit."""
+        if self.credit_limit is None:
+            return None
+        return self.credit_limit - self.open_balance
+
+
+def account_figures(agent: BillingAgent) -> AccountFigures:
+    """The agent's ticket figures and its receivables account's figures: two queries."""
+    tickets = (
+        agents_with_figures()
+        .values("customer_count", "open_ticket_count", "open_balance")
+        .get(pk=agent.pk)
+    )
+    money = (
+        Account.objects.with_figures()
+        .filter(billing_agent=agent)
+        .values("overdue_balance", "credit_balance")
+        .first()
+    ) or {"overdue_balance": ZERO, "credit_balance": ZERO}
+    return AccountFigures(
+        open_balance=tickets["open_balance"],
+        open_ticket_count=tickets["open_ticket_count"],
+        customer_count=tickets["customer_count"],
+        overdue_balance=money["overdue_balance"],
+        credit_balance=to_cents(money["credit_balance"]),
+        credit_limit=agent.credit_limit,
+    )
+
+
 @require_GET
 @vary_on_headers("HX-Request")
 def agent_detail(request: HttpRequest, pk: int) -> TemplateResponse:
@@ -376,14 +412,14 @@ def agent_detail(request: HttpRequest, pk: int) -> TemplateResponse:
         context = _detail_context(request, agent, [target])
         return TemplateResponse(request, page_or_partial(request, DETAIL_TEMPLATE, target), context)
     context = _detail_context(request, agent, SECTIONS)
-    context["figures"] = agent.account_figures()
+    context["figures"] = account_figures(agent)
     return TemplateResponse(request, DETAIL_TEMPLATE, context)
 
 
 def _section_response(request: HttpRequest, agent: BillingAgent, section: str) -> TemplateResponse:
     """After an htmx change on the View page: the section again, the figures out of band."""
     context = _detail_context(request, agent, [section])
-    context["figures"] = agent.account_figures()
+    context["figures"] = account_figures(agent)
     context["figures_oob"] = True
     response = TemplateResponse(request, f"{DETAIL_TEMPLATE}#{section}", context)
     return _close_modal(response)
@@ -489,7 +525,7 @@ def agent_credit_adjust(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             adjust_credit(
-                billing_agent=agent,
+                account=account_for(agent),
                 amount=form.cleaned_data["amount"],
                 reason=form.cleaned_data["reason"],
                 by=request.user,

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from invoicing.models import CreditTransaction, Invoice, InvoiceLine, Remittance
+from invoicing.models import Account, CreditTransaction, Invoice, InvoiceLine, Remittance
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -29,10 +29,16 @@ class InvoiceLineInline(admin.TabularInline):
 
 @admin.register(Invoice)
 class InvoiceAdmin(SimpleHistoryAdmin, ReadOnlyAdmin):
-    list_display = ["number", "payer", "issue_date", "due_date", "total", "amount_paid", "status"]
+    list_display = ["number", "account", "issue_date", "due_date", "total", "amount_paid", "status"]
     list_filter = ["status"]
-    list_select_related = ["billing_agent", "customer"]
+    list_select_related = ["account__billing_agent", "account__customer"]
     inlines = [InvoiceLineInline]
+
+
+@admin.register(Account)
+class AccountAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "billing_agent", "customer", "created_at"]
+    list_select_related = ["billing_agent", "customer"]
 
 
 @admin.register(Remittance)
@@ -42,5 +48,5 @@ class RemittanceAdmin(ReadOnlyAdmin):
 
 @admin.register(CreditTransaction)
 class CreditTransactionAdmin(ReadOnlyAdmin):
-    list_display = ["payer", "kind", "amount", "balance_after", "reason", "created_at"]
-    list_select_related = ["billing_agent", "customer"]
+    list_display = ["account", "kind", "amount", "balance_after", "reason", "created_at"]
+    list_select_related = ["account__billing_agent", "account__customer"]

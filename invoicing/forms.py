@@ -5,13 +5,13 @@ from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from billing_agents.models import BillingAgent
 from core.forms import DocumentDateField, IdChoiceField, MoneyField
 from core.inputs import parse_id
-from customers.models import Customer
-from invoicing.payers import Payer, payer_from_token, payer_name, payer_token
+from invoicing.accounts import account_from_token
+from invoicing.models import Account, Invoice
 from tickets.models import Location, PaymentMethod
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date", "class": "form-control"}, format="%Y-%m-%d")
@@ -32,18 +32,19 @@ class IdListField(forms.Field):
 
 
 class PayerField(forms.CharField):
-    """A payer token ("agent-3", "customer-8") cleaned to the agent or customer."""
+    """A payer token ("agent-3", "customer-8") cleaned to the payer's account (unsaved
+    when the payer has never been invoiced)."""
 
     widget = forms.HiddenInput
 
-    def to_python(self, value) -> Payer | None:
+    def to_python(self, value) -> Account | None:
         value = super().to_python(value)
         if not value:
             return None
-        payer = payer_from_token(value)
-        if payer is None:
+        account = account_from_token(value)
+        if account is None:
             raise ValidationError("Choose a billing agent or a customer with billing terms.")
-        return payer
+        return account
 
 
 class TicketFilterForm(forms.Form):
@@ -184,12 +185,18 @@ class InvoiceFilterForm(forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        agents = BillingAgent.objects.filter(invoices__isnull=False).distinct()
-        customers = Customer.objects.filter(invoices__isnull=False).distinct()
+        invoiced = Account.objects.for_list().filter(
+            Exists(Invoice.objects.filter(account=OuterRef("pk")))
+        )
+        accounts = list(
+            invoiced.order_by(
+                "billing_agent__company_name", "customer__last_name", "customer__first_name", "id"
+            )
+        )
         self.fields["payer"].choices = [
             ("", "All payers"),
-            ("Billing agents", [(payer_token(a), payer_name(a)) for a in agents]),
-            ("Customers", [(payer_token(c), payer_name(c)) for c in customers]),
+            ("Billing agents", [(a.token, a.name) for a in accounts if a.is_agent]),
+            ("Customers", [(a.token, a.name) for a in accounts if not a.is_agent]),
         ]
 
     def apply(self, invoices):
@@ -203,7 +210,7 @@ class InvoiceFilterForm(forms.Form):
             invoices = invoices.with_display_status(status)
         if data.get("overdue"):
             invoices = invoices.with_display_status("overdue")
-        payer = payer_from_token(data.get("payer"), billable_only=False)
-        if payer is not None:
-            invoices = invoices.for_payer(payer)
+        account = account_from_token(data.get("payer"), billable_only=False)
+        if account is not None:
+            invoices = invoices.for_account(account)
         return invoices.search(data.get("q") or "")

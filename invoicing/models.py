@@ -1,48 +1,160 @@
 import uuid
 
 from django.conf import settings
-from django.db import models
-from django.db.models import Exists, F, OuterRef, Q
+from django.db import models, transaction
+from django.db.models import Exists, F, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from billing_agents.models import BillingAgent, InvoiceMethod
 from core.inputs import parse_id
 from core.money import ZERO
+from customers.models import Customer
 from tickets.models import PaymentMethod, Ticket, TicketQuerySet
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
-
-# Exactly one of the two payer columns is set: a billing agent or a direct-billed customer.
-ONE_PAYER = Q(billing_agent__isnull=False, customer__isnull=True) | Q(
-    billing_agent__isnull=True, customer__isnull=False
-)
+FIGURE = models.DecimalField(max_digits=14, decimal_places=2)
 
 
-class PayerMixin(models.Model):
-    """The payer of an invoice or the owner of a credit ledger row."""
+def _sum_subquery(queryset: models.QuerySet, expression) -> Coalesce:
+    """SUM(expression) over `queryset` as one correlated scalar subquery, 0 when empty.
 
-    billing_agent = models.ForeignKey(
-        "billing_agents.BillingAgent",
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
+    A plain aggregate without GROUP BY (Func is not an ORM aggregate): one row per outer
+    account, so two figures never multiply each other's rows.
+    """
+    total = models.Func(expression, function="SUM", output_field=FIGURE)
+    rows = queryset.order_by().annotate(v=total).values("v")
+    return Coalesce(Subquery(rows, output_field=FIGURE), Value(ZERO), output_field=FIGURE)
+
+
+class AccountQuerySet(models.QuerySet):
+    def for_payer(self, payer: BillingAgent | Customer) -> "Account":
+        """The payer's account, created the first time it is needed.
+
+        The payer's row is locked first so two clerks invoicing a new payer at the same
+        moment make one account; the unique payer columns back this up.
+        """
+        field = Account.payer_field(payer)
+        existing = self.filter(**{field: payer}).first()
+        if existing is not None:
+            return existing
+        with transaction.atomic():
+            type(payer).objects.select_for_update().filter(pk=payer.pk).first()
+            account, _ = self.get_or_create(**{field: payer})
+        return account
+
+    def for_list(self) -> "AccountQuerySet":
+        return self.select_related("billing_agent", "customer")
+
+    def with_figures(self, today=None) -> "AccountQuerySet":
+        """Annotate open_balance (unpaid balance of live open invoices), overdue_balance
+        (those due before `today`) and credit_balance (the sum of the ledger).
+
+        Each figure is its own correlated subquery, never a join that multiplies rows.
+        """
+        today = today or timezone.localdate()
+        unpaid = Invoice.objects.unpaid().filter(account=OuterRef("pk"))
+        balance = F("total") - F("amount_paid")
+        ledger = CreditTransaction.objects.filter(account=OuterRef("pk"))
+        return self.annotate(
+            open_balance=_sum_subquery(unpaid, balance),
+            overdue_balance=_sum_subquery(unpaid.filter(due_date__lt=today), balance),
+            credit_balance=_sum_subquery(ledger, F("amount")),
+        )
+
+
+class Account(models.Model):
+    """The receivables account of one payer: a billing agent, or a customer billed
+    directly. Invoices, remittances and the credit ledger point at it; a row lock on it
+    serialises the ledger."""
+
+    billing_agent = models.OneToOneField(
+        BillingAgent, on_delete=models.PROTECT, null=True, blank=True, related_name="account"
     )
-    customer = models.ForeignKey(
-        "customers.Customer",
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
+    customer = models.OneToOneField(
+        Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="account"
     )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AccountQuerySet.as_manager()
 
     class Meta:
-        abstract = True
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(billing_agent__isnull=False, customer__isnull=True)
+                | Q(billing_agent__isnull=True, customer__isnull=False),
+                name="account_exactly_one_payer",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        """The agent's or the customer's page."""
+        return self.payer.get_absolute_url()
+
+    @staticmethod
+    def payer_field(payer: BillingAgent | Customer) -> str:
+        """The column that holds this payer: the one place that tells the kinds apart."""
+        if isinstance(payer, BillingAgent):
+            return "billing_agent"
+        if isinstance(payer, Customer):
+            return "customer"
+        raise TypeError(f"An account belongs to a billing agent or a customer, not {payer!r}.")
+
+    @classmethod
+    def of(cls, payer: BillingAgent | Customer) -> "Account":
+        """An unsaved account for showing a payer that has not been invoiced yet."""
+        return cls(**{cls.payer_field(payer): payer})
 
     @property
-    def payer(self):
-        return self.billing_agent or self.customer
+    def is_agent(self) -> bool:
+        return self.billing_agent_id is not None
+
+    @property
+    def payer(self) -> BillingAgent | Customer:
+        return self.billing_agent if self.is_agent else self.customer
+
+    @property
+    def kind(self) -> str:
+        return "agent" if self.is_agent else "customer"
+
+    @property
+    def token(self) -> str:
+        """How pages name the payer ("agent-12", "customer-34"): the payer's id, not ours."""
+        return f"{self.kind}-{self.payer.pk}"
+
+    @property
+    def name(self) -> str:
+        return self.billing_agent.company_name if self.is_agent else self.customer.display_name
+
+    @property
+    def email(self) -> str:
+        return (self.payer.email or "").strip()
+
+    @property
+    def net_terms_days(self) -> int | None:
+        return self.payer.net_terms_days
+
+    @property
+    def prefers_batch(self) -> bool:
+        if self.is_agent:
+            return self.billing_agent.invoice_method == InvoiceMethod.BATCH
+        return self.customer.prefers_batch_invoices
+
+    @property
+    def can_be_invoiced(self) -> bool:
+        return self.net_terms_days is not None
+
+    def bills_ticket(self, ticket: Ticket) -> bool:
+        """A ticket under an agent is billed to the agent; otherwise to its customer."""
+        if self.is_agent:
+            return ticket.billing_agent_id == self.billing_agent_id
+        return ticket.customer_id == self.customer_id and ticket.billing_agent_id is None
 
 
 class InvoiceStatus(models.TextChoices):
@@ -63,15 +175,17 @@ class InvoiceQuerySet(models.QuerySet):
 
     def for_list(self) -> "InvoiceQuerySet":
         """What the list page reads per row, in one query."""
-        return self.select_related("billing_agent", "customer").order_by("-issue_date", "-id")
+        return self.with_account().order_by("-issue_date", "-id")
 
-    def for_payer(self, payer) -> "InvoiceQuerySet":
-        """Invoices billed to this billing agent or customer."""
-        from billing_agents.models import BillingAgent
+    def with_account(self) -> "InvoiceQuerySet":
+        """With the account and its payer, which every invoice page shows."""
+        return self.select_related("account__billing_agent", "account__customer")
 
-        if isinstance(payer, BillingAgent):
-            return self.filter(billing_agent=payer)
-        return self.filter(customer=payer)
+    def for_account(self, account: Account) -> "InvoiceQuerySet":
+        """Invoices billed to this account (none for a payer not invoiced yet)."""
+        if account.pk is None:
+            return self.none()
+        return self.filter(account=account)
 
     def with_display_status(self, status: str, today=None) -> "InvoiceQuerySet":
         """Invoices whose display status (see Invoice.display_status) is `status`."""
@@ -95,12 +209,12 @@ class InvoiceQuerySet(models.QuerySet):
             return self
         digits = text.upper().removeprefix("INV-").lstrip("0")
         match = (
-            Q(billing_agent__company_name__icontains=text)
-            | Q(billing_agent__email__icontains=text)
-            | Q(customer__first_name__icontains=text)
-            | Q(customer__last_name__icontains=text)
-            | Q(customer__company_name__icontains=text)
-            | Q(customer__email__icontains=text)
+            Q(account__billing_agent__company_name__icontains=text)
+            | Q(account__billing_agent__email__icontains=text)
+            | Q(account__customer__first_name__icontains=text)
+            | Q(account__customer__last_name__icontains=text)
+            | Q(account__customer__company_name__icontains=text)
+            | Q(account__customer__email__icontains=text)
         )
         number = parse_id(digits)
         if number is not None:
@@ -108,23 +222,10 @@ class InvoiceQuerySet(models.QuerySet):
         return self.filter(match)
 
 
-class Invoice(PayerMixin):
-    """A bill to one payer for one or more Waiting-for-Payment tickets."""
+class Invoice(models.Model):
+    """A bill to one payer's account for one or more Waiting-for-Payment tickets."""
 
-    billing_agent = models.ForeignKey(
-        "billing_agents.BillingAgent",
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="invoices",
-    )
-    customer = models.ForeignKey(
-        "customers.Customer",
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="invoices",
-    )
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="invoices")
     issue_date = models.DateField(default=timezone.localdate)
     due_date = models.DateField()
     total = models.DecimalField(**MONEY, default=ZERO)
@@ -151,7 +252,6 @@ class Invoice(PayerMixin):
         ordering = ["-issue_date", "-id"]
         permissions = [("adjust_credit", "Can add manual credit adjustments")]
         constraints = [
-            models.CheckConstraint(condition=ONE_PAYER, name="invoice_exactly_one_payer"),
             models.CheckConstraint(
                 condition=Q(total__gte=0) & Q(amount_paid__gte=0) & Q(amount_paid__lte=F("total")),
                 name="invoice_paid_within_total",
@@ -166,8 +266,7 @@ class Invoice(PayerMixin):
             ),
         ]
         indexes = [
-            models.Index(fields=["billing_agent", "status"]),
-            models.Index(fields=["customer", "status"]),
+            models.Index(fields=["account", "status"]),
             models.Index(fields=["status", "due_date"]),
         ]
 
@@ -238,9 +337,10 @@ class InvoiceLine(models.Model):
         return self.amount - self.amount_paid
 
 
-class Remittance(PayerMixin):
+class Remittance(models.Model):
     """A payment received from the payer against one invoice."""
 
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="remittances")
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="remittances")
     amount = models.DecimalField(**MONEY)
     method = models.CharField(max_length=20, choices=PaymentMethod.choices)
@@ -256,7 +356,6 @@ class Remittance(PayerMixin):
     class Meta:
         ordering = ["received_on", "id"]
         constraints = [
-            models.CheckConstraint(condition=ONE_PAYER, name="remittance_exactly_one_payer"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="remittance_amount_positive"),
         ]
 
@@ -296,26 +395,15 @@ class CreditKind(models.TextChoices):
     REVERSAL = "reversal", "Reversal"
 
 
-class CreditTransaction(PayerMixin):
-    """One append-only row of a payer's credit ledger; balance = sum of amounts.
+class CreditTransaction(models.Model):
+    """One append-only row of an account's credit ledger; balance = sum of amounts.
 
-    `balance_after` is written under a row lock on the payer, and the database refuses a
-    negative one, so the ledger can never go below zero.
+    `balance_after` is written under a row lock on the account, and the database refuses
+    a negative one, so the ledger can never go below zero.
     """
 
-    billing_agent = models.ForeignKey(
-        "billing_agents.BillingAgent",
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="credit_transactions",
-    )
-    customer = models.ForeignKey(
-        "customers.Customer",
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="credit_transactions",
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="credit_transactions"
     )
     kind = models.CharField(max_length=20, choices=CreditKind.choices)
     amount = models.DecimalField(**MONEY)
@@ -339,7 +427,6 @@ class CreditTransaction(PayerMixin):
     class Meta:
         ordering = ["created_at", "id"]
         constraints = [
-            models.CheckConstraint(condition=ONE_PAYER, name="credit_exactly_one_payer"),
             models.CheckConstraint(condition=~Q(amount=0), name="credit_amount_not_zero"),
             models.CheckConstraint(
                 condition=Q(balance_after__gte=0), name="credit_balance_never_negative"
@@ -350,8 +437,7 @@ class CreditTransaction(PayerMixin):
             ),
         ]
         indexes = [
-            models.Index(fields=["billing_agent", "created_at"]),
-            models.Index(fields=["customer", "created_at"]),
+            models.Index(fields=["account", "created_at"]),
         ]
 
     def __str__(self) -> str:
@@ -361,13 +447,11 @@ class CreditTransaction(PayerMixin):
 class InvoiceableTicketQuerySet(TicketQuerySet):
     """Tickets as the invoice-create page reads them: chainable filters for one payer."""
 
-    def for_payer(self, payer) -> "InvoiceableTicketQuerySet":
-        """A billing agent's tickets, or a direct customer's tickets that have no agent."""
-        from billing_agents.models import BillingAgent
-
-        if isinstance(payer, BillingAgent):
-            return self.filter(billing_agent=payer)
-        return self.filter(customer=payer, billing_agent__isnull=True)
+    def for_account(self, account: Account) -> "InvoiceableTicketQuerySet":
+        """The tickets the account is billed for (see Account.bills_ticket)."""
+        if account.is_agent:
+            return self.filter(billing_agent_id=account.billing_agent_id)
+        return self.filter(customer_id=account.customer_id, billing_agent__isnull=True)
 
     def not_on_live_invoice(self) -> "InvoiceableTicketQuerySet":
         live = InvoiceLine.objects.filter(ticket=OuterRef("pk"), is_live=True)

@@ -22,10 +22,10 @@ from simple_history.utils import bulk_create_with_history
 from core.errors import DomainError
 from core.inputs import check_document_date
 from core.money import ZERO, ensure_fits, to_cents
-from invoicing import ticket_bulk
 from invoicing.allocation import AllocationError, propose_allocation, validate_allocation
 from invoicing.ledger import post_credit
 from invoicing.models import (
+    Account,
     CreditKind,
     Invoice,
     InvoiceLine,
@@ -33,8 +33,8 @@ from invoicing.models import (
     Remittance,
     RemittanceAllocation,
 )
-from invoicing.payers import Payer, payer_fields, payer_name
-from tickets.models import PaymentKind, PaymentMethod, Ticket, TicketPayment
+from tickets.models import PaymentKind, PaymentMethod, Ticket, TicketPayment, write_totals
+from tickets.services import move_tickets
 from tickets.transitions import Status
 
 logger = logging.getLogger(__name__)
@@ -80,6 +80,10 @@ class NoEmailAddress(DomainError):
     """The payer has no email address to send the invoice to."""
 
 
+class InvalidRemittance(DomainError):
+    """A remittance needs a known payment method and an amount above zero."""
+
+
 class IdempotencyKeyReused(DomainError):
     """A form's key already recorded a different payment (invoice, amount or method)."""
 
@@ -87,23 +91,16 @@ class IdempotencyKeyReused(DomainError):
 # --- create ----------------------------------------------------------------------------
 
 
-def _check_payer(payer: Payer) -> int:
-    """The payer's net terms in days, or PayerNotBillable."""
-    if payer is None:
+def _check_account(account: Account | None) -> int:
+    """The account's net terms in days, or PayerNotBillable."""
+    if account is None:
         raise PayerNotBillable("Choose who pays: a billing agent or a customer.", field="payer")
-    if payer.net_terms_days is None:
+    if not account.can_be_invoiced:
         raise PayerNotBillable(
-            f"{payer_name(payer)} has no direct-billing terms and cannot be invoiced.",
+            f"{account.name} has no direct-billing terms and cannot be invoiced.",
             field="payer",
         )
-    return payer.net_terms_days
-
-
-def _belongs_to(ticket: Ticket, payer: Payer) -> bool:
-    fields = payer_fields(payer)
-    if "billing_agent" in fields:
-        return ticket.billing_agent_id == payer.pk
-    return ticket.customer_id == payer.pk and ticket.billing_agent_id is None
+    return account.net_terms_days
 
 
 def _taken_error(tickets: Iterable[Ticket]) -> TicketsAlreadyInvoiced | None:
@@ -124,29 +121,30 @@ def _taken_error(tickets: Iterable[Ticket]) -> TicketsAlreadyInvoiced | None:
 @transaction.atomic
 def create_invoices(
     *,
-    payer: Payer,
+    account: Account,
     ticket_ids: Iterable[int],
     batch: bool,
     issue_date: date | None = None,
     by,
     send_email: bool = False,
 ) -> list[Invoice]:
-    """Invoice the payer for these Waiting-for-Payment tickets: one batch invoice, or one
-    invoice per ticket. Each line holds the ticket's balance due now; the tickets move to
-    Invoiced; due date = issue date + the payer's net terms. All or nothing.
+    """Invoice the account (see invoicing.accounts.account_for) for these
+    Waiting-for-Payment tickets: one batch invoice, or one invoice per ticket. Each line
+    holds the ticket's balance due now; the tickets move to Invoiced; due date = issue date
+    + the payer's net terms. All or nothing.
 
     Race-safe: the tickets are locked in id order and re-checked inside the lock, so of two
     clerks invoicing the same tickets one wins and the other gets TicketsAlreadyInvoiced;
     the partial unique index on live lines backs this up. With `send_email`, the invoice
     emails go out after the transaction commits.
     """
-    terms = _check_payer(payer)
+    terms = _check_account(account)
     ids = sorted({int(pk) for pk in ticket_ids})
     if not ids:
         raise NoTicketsChosen("Tick at least one ticket to invoice.", field="tickets")
-    if send_email and not (payer.email or "").strip():
+    if send_email and not account.email:
         raise NoEmailAddress(
-            f"{payer_name(payer)} has no email address; untick “Email now” or add one.",
+            f"{account.name} has no email address; untick “Email now” or add one.",
             field="send_email",
         )
     issue_date = check_document_date(issue_date or timezone.localdate(), field="issue_date")
@@ -165,10 +163,10 @@ def create_invoices(
     taken = [t for t in tickets if t.status in (Status.INVOICED, Status.CLOSED)]
     if taken:
         raise _taken_error(taken) or TicketsAlreadyInvoiced([t.number for t in taken])
-    not_theirs = [t.number for t in tickets if not _belongs_to(t, payer)]
+    not_theirs = [t.number for t in tickets if not account.bills_ticket(t)]
     if not_theirs:
         raise TicketsNotInvoiceable(
-            f"Not billed to {payer_name(payer)}: {', '.join(not_theirs)}.", field="tickets"
+            f"Not billed to {account.name}: {', '.join(not_theirs)}.", field="tickets"
         )
     not_waiting = [t.number for t in tickets if t.status != Status.WAITING_FOR_PAYMENT]
     if not_waiting:
@@ -196,7 +194,7 @@ def create_invoices(
     invoices = bulk_create_with_history(
         [
             Invoice(
-                **payer_fields(payer),
+                account=account,
                 issue_date=issue_date,
                 due_date=due_date,
                 total=total,
@@ -221,7 +219,7 @@ def create_invoices(
         if taken_error is None:
             raise
         raise taken_error from error
-    ticket_bulk.move_tickets(tickets, Status.INVOICED, by=by, note="Invoiced")
+    move_tickets(tickets, Status.INVOICED, by=by, note="Invoiced")
 
     if send_email:
         by_id = getattr(by, "pk", None)
@@ -247,9 +245,7 @@ def delete_invoice(*, invoice: Invoice, by) -> Invoice:
         Ticket.objects.select_for_update(of=("self",)).filter(pk__in=ticket_ids).order_by("pk")
     )
     invoice.lines.update(is_live=False)
-    ticket_bulk.move_tickets(
-        tickets, Status.WAITING_FOR_PAYMENT, by=by, note=f"{invoice.number} deleted"
-    )
+    move_tickets(tickets, Status.WAITING_FOR_PAYMENT, by=by, note=f"{invoice.number} deleted")
     invoice.status = InvoiceStatus.DELETED
     invoice.deleted_at = timezone.now()
     invoice.deleted_by = by
@@ -367,11 +363,7 @@ def record_remittance(
     invoice, amount and method); any other payment under that key is refused.
     """
     key = uuid.UUID(str(idempotency_key)) if idempotency_key else uuid.uuid4()
-    invoice = (
-        Invoice.objects.select_for_update(of=("self",))
-        .select_related("billing_agent", "customer")
-        .get(pk=invoice.pk)
-    )
+    invoice = Invoice.objects.select_for_update(of=("self",)).with_account().get(pk=invoice.pk)
     existing = Remittance.objects.filter(idempotency_key=key).first()
     if existing is not None:
         return _replayed(existing, invoice=invoice, amount=amount, method=method)
@@ -380,10 +372,10 @@ def record_remittance(
     if invoice.status == InvoiceStatus.PAID:
         raise InvoiceNotPayable(f"{invoice.number} is already paid in full.")
     if method not in PaymentMethod.values:
-        raise DomainError("Choose how the payment was made.", field="method")
+        raise InvalidRemittance("Choose how the payment was made.", field="method")
     amount = to_cents(amount)
     if amount <= 0:
-        raise AllocationError("Enter an amount greater than zero.", field="amount")
+        raise InvalidRemittance("Enter an amount greater than zero.", field="amount")
     received_on = check_document_date(received_on or timezone.localdate(), field="received_on")
     if received_on > timezone.localdate():
         raise DomainError("The payment date cannot be in the future.", field="received_on")
@@ -417,8 +409,7 @@ def record_remittance(
         with transaction.atomic():
             remittance = Remittance.objects.create(
                 invoice=invoice,
-                billing_agent=invoice.billing_agent,
-                customer=invoice.customer,
+                account=invoice.account,
                 amount=amount,
                 method=method,
                 reference=reference.strip(),
@@ -431,7 +422,7 @@ def record_remittance(
         return _replayed(existing, invoice=invoice, amount=amount, method=method)
     if from_credit:
         post_credit(
-            **payer_fields(invoice.payer),
+            account=invoice.account,
             kind=CreditKind.CREDIT_APPLIED,
             amount=-amount,
             reason=f"Applied to {invoice.number}",
@@ -466,20 +457,18 @@ def record_remittance(
     for line, share in paid:
         line.amount_paid += share
     InvoiceLine.objects.bulk_update([line for line, _ in paid], ["amount_paid"])
-    ticket_bulk.recalculate_totals([ticket_by_id[line.ticket_id] for line, _ in paid], by=by)
+    write_totals([ticket_by_id[line.ticket_id] for line, _ in paid], by=by)
 
     invoice.amount_paid += split.allocated
     if all(line.balance == 0 for line in all_lines):
         invoice.status = InvoiceStatus.PAID
-        ticket_bulk.move_tickets(
-            tickets, Status.CLOSED, by=by, note=f"{invoice.number} paid in full"
-        )
+        move_tickets(tickets, Status.CLOSED, by=by, note=f"{invoice.number} paid in full")
     invoice._history_user = by
     invoice.save(update_fields=["amount_paid", "status", "updated_at"])
 
     if split.credit and not from_credit:
         post_credit(
-            **payer_fields(invoice.payer),
+            account=invoice.account,
             kind=CreditKind.OVERPAYMENT,
             amount=split.credit,
             reason=f"Overpayment on {invoice.number}",
@@ -494,18 +483,13 @@ def record_remittance(
 # --- email -----------------------------------------------------------------------------
 
 
-def _payer_email(invoice: Invoice) -> str:
-    return (invoice.payer.email or "").strip()
-
-
 def invoice_email_context(invoice: Invoice) -> dict:
     lines = list(
         invoice.lines.select_related("ticket__customer").order_by("ticket__created_at", "ticket_id")
     )
     return {
         "invoice": invoice,
-        "payer": invoice.payer,
-        "payer_name": payer_name(invoice.payer),
+        "payer": invoice.account.payer,
         "lines": lines,
         "SHOP_NAME": settings.SHOP_NAME,
     }
@@ -513,10 +497,10 @@ def invoice_email_context(invoice: Invoice) -> dict:
 
 def _deliver(invoice_id: int, by_id: int | None) -> None:
     """Render and send one invoice email, then record when and to whom it went."""
-    invoice = Invoice.objects.select_related("billing_agent", "customer").get(pk=invoice_id)
-    address = _payer_email(invoice)
+    invoice = Invoice.objects.with_account().get(pk=invoice_id)
+    address = invoice.account.email
     if not address:
-        raise NoEmailAddress(f"{payer_name(invoice.payer)} has no email address.")
+        raise NoEmailAddress(f"{invoice.account.name} has no email address.")
     context = invoice_email_context(invoice)
     subject = f"{settings.SHOP_NAME}: invoice {invoice.number}"
     message = EmailMultiAlternatives(
@@ -542,12 +526,12 @@ def _deliver(invoice_id: int, by_id: int | None) -> None:
 def send_invoice_email(*, invoice: Invoice, by) -> None:
     """Email the invoice to the payer once the transaction commits, and record
     sent_at / sent_to. A mail-server error reaches the caller (nothing is recorded)."""
-    invoice = Invoice.objects.select_related("billing_agent", "customer").get(pk=invoice.pk)
+    invoice = Invoice.objects.with_account().get(pk=invoice.pk)
     if invoice.status == InvoiceStatus.DELETED:
         raise DomainError(f"{invoice.number} is deleted and cannot be sent.")
-    if not _payer_email(invoice):
+    if not invoice.account.email:
         raise NoEmailAddress(
-            f"{payer_name(invoice.payer)} has no email address; add one to send the invoice."
+            f"{invoice.account.name} has no email address; add one to send the invoice."
         )
     by_id = getattr(by, "pk", None)
     transaction.on_commit(lambda: _deliver(invoice.pk, by_id))

@@ -22,6 +22,7 @@ from core.htmx import confirm_response, is_partial_request, page_or_partial
 from core.inputs import InvalidInput, parse_decimal, search_text
 from core.money import MAX_MONEY, ZERO, to_cents
 from invoicing import services
+from invoicing.accounts import account_for, account_from_token, search_payers
 from invoicing.forms import (
     CreateInvoicesForm,
     InvoiceFilterForm,
@@ -36,14 +37,6 @@ from invoicing.models import (
     InvoiceStatus,
     RemittanceAllocation,
     invoiceable_tickets,
-)
-from invoicing.payers import (
-    payer_fields,
-    payer_from_token,
-    payer_name,
-    payer_token,
-    prefers_batch,
-    search_payers,
 )
 from tickets.models import PaymentMethod
 
@@ -87,19 +80,19 @@ def invoice_list(request: HttpRequest) -> TemplateResponse:
 # --- create ----------------------------------------------------------------------------
 
 
-def _create_context(request: HttpRequest, payer, form: CreateInvoicesForm | None) -> dict:
+def _create_context(request: HttpRequest, account, form: CreateInvoicesForm | None) -> dict:
     params = request.GET if request.method == "GET" else QueryDict(mutable=True)
     filters = TicketFilterForm(params)
     tickets = []
-    if payer is not None:
+    if account is not None:
         tickets = list(
-            filters.apply(invoiceable_tickets().invoiceable().for_payer(payer)).for_picker()
+            filters.apply(invoiceable_tickets().invoiceable().for_account(account)).for_picker()
         )
     if form is None:
         form = CreateInvoicesForm(
             initial={
-                "payer": payer_token(payer) if payer else "",
-                "invoice_method": "batch" if payer and prefers_batch(payer) else "individual",
+                "payer": account.token if account else "",
+                "invoice_method": "batch" if account and account.prefers_batch else "individual",
                 "send_email": False,
             }
         )
@@ -110,11 +103,9 @@ def _create_context(request: HttpRequest, payer, form: CreateInvoicesForm | None
     query = request.GET.copy()
     query.pop("tick", None)
     return {
-        "payer": payer,
-        "payer_token": payer_token(payer) if payer else "",
-        "payer_email": (payer.email or "").strip() if payer else "",
+        "account": account,
         "q": search_text(request.GET.get("q", "")),
-        "payers": search_payers(search_text(request.GET.get("q", ""))) if payer is None else [],
+        "payers": search_payers(search_text(request.GET.get("q", ""))) if account is None else [],
         "filters": filters,
         "tickets": tickets,
         "ticked": ticked,
@@ -130,12 +121,12 @@ def _create_context(request: HttpRequest, payer, form: CreateInvoicesForm | None
 def invoice_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = CreateInvoicesForm(request.POST)
-        payer = payer_from_token(request.POST.get("payer"))
+        account = account_from_token(request.POST.get("payer"))
         if form.is_valid():
             data = form.cleaned_data
             try:
                 invoices = services.create_invoices(
-                    payer=data["payer"],
+                    account=account_for(data["payer"].payer),
                     ticket_ids=data["tickets"],
                     batch=data["invoice_method"] == "batch",
                     issue_date=data["issue_date"],
@@ -154,13 +145,13 @@ def invoice_create(request: HttpRequest) -> HttpResponse:
                     url = (
                         reverse("invoicing:invoice_list")
                         + "?"
-                        + urlencode({"payer": payer_token(data["payer"])})
+                        + urlencode({"payer": data["payer"].token})
                     )
                 return _redirect(request, url)
-        context = _create_context(request, payer, form)
+        context = _create_context(request, account, form)
         return TemplateResponse(request, "invoicing/invoice_create.html", context, status=422)
-    payer = payer_from_token(request.GET.get("payer"))
-    context = _create_context(request, payer, None)
+    account = account_from_token(request.GET.get("payer"))
+    context = _create_context(request, account, None)
     template = page_or_partial(request, "invoicing/invoice_create.html", "ticket-table")
     return TemplateResponse(request, template, context)
 
@@ -206,13 +197,12 @@ def _invoice_context(invoice: Invoice) -> dict:
     )
     return {
         "invoice": invoice,
-        "payer": invoice.payer,
-        "payer_name": payer_name(invoice.payer),
+        "payer": invoice.account.payer,
         "lines": lines,
         "remittances": remittances,
         "credit_applied": credit_applied,
         "overpaid": overpaid,
-        "credit_balance": credit_balance(**payer_fields(invoice.payer)),
+        "credit_balance": credit_balance(account=invoice.account),
         "can_pay": invoice.status == InvoiceStatus.OPEN,
     }
 
@@ -250,7 +240,7 @@ def _history(invoice: Invoice) -> list[dict]:
 @require_GET
 @permission_required("invoicing.view_invoice", raise_exception=True)
 def invoice_detail(request: HttpRequest, pk: int) -> TemplateResponse:
-    invoice = get_object_or_404(Invoice.objects.select_related("billing_agent", "customer"), pk=pk)
+    invoice = get_object_or_404(Invoice.objects.with_account(), pk=pk)
     context = {**_invoice_context(invoice), "history": _history(invoice)}
     return TemplateResponse(request, "invoicing/invoice_detail.html", context)
 
@@ -258,7 +248,7 @@ def invoice_detail(request: HttpRequest, pk: int) -> TemplateResponse:
 @require_GET
 @permission_required("invoicing.view_invoice", raise_exception=True)
 def invoice_print(request: HttpRequest, pk: int) -> TemplateResponse:
-    invoice = get_object_or_404(Invoice.objects.select_related("billing_agent", "customer"), pk=pk)
+    invoice = get_object_or_404(Invoice.objects.with_account(), pk=pk)
     return TemplateResponse(request, "invoicing/invoice_print.html", _invoice_context(invoice))
 
 
@@ -292,7 +282,7 @@ def _remittance_context(invoice: Invoice, form: RemittanceForm, rows, summary: d
         "form": form,
         "rows": rows,
         "summary": summary,
-        "available_credit": credit_balance(**payer_fields(invoice.payer)),
+        "available_credit": credit_balance(account=invoice.account),
         "allocation_url": reverse("invoicing:invoice_remittance_allocation", args=[invoice.pk]),
     }
 
@@ -323,7 +313,7 @@ def _proposal(invoice, lines, amount) -> tuple[dict, str]:
 @require_http_methods(["GET", "POST"])
 @permission_required("invoicing.add_remittance", raise_exception=True)
 def invoice_remittance(request: HttpRequest, pk: int) -> HttpResponse:
-    invoice = get_object_or_404(Invoice.objects.select_related("billing_agent", "customer"), pk=pk)
+    invoice = get_object_or_404(Invoice.objects.with_account(), pk=pk)
     if invoice.status != InvoiceStatus.OPEN:
         state = "deleted" if invoice.status == InvoiceStatus.DELETED else "paid in full"
         messages.error(request, f"{invoice.number} is {state} and takes no payments.")
@@ -408,7 +398,7 @@ def invoice_remittance(request: HttpRequest, pk: int) -> HttpResponse:
 def invoice_remittance_allocation(request: HttpRequest, pk: int) -> HttpResponse:
     """htmx helper: propose a split as the amount is typed (mode=propose, the table), or
     check the clerk's edited lines (mode=check, the summary)."""
-    invoice = get_object_or_404(Invoice.objects.select_related("billing_agent", "customer"), pk=pk)
+    invoice = get_object_or_404(Invoice.objects.with_account(), pk=pk)
     if not is_partial_request(request):
         return HttpResponseRedirect(reverse("invoicing:invoice_remittance", args=[pk]))
     lines = services.open_lines(invoice)
@@ -450,7 +440,7 @@ def invoice_remittance_allocation(request: HttpRequest, pk: int) -> HttpResponse
 @permission_required("invoicing.delete_invoice", raise_exception=True)
 @vary_on_headers("HX-Request")
 def invoice_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    invoice = get_object_or_404(Invoice.objects.select_related("billing_agent", "customer"), pk=pk)
+    invoice = get_object_or_404(Invoice.objects.with_account(), pk=pk)
     from_list = request.GET.get("from") == "list"
     if request.method == "GET":
         action_url = reverse("invoicing:invoice_delete", args=[pk])
@@ -466,7 +456,7 @@ def invoice_delete(request: HttpRequest, pk: int) -> HttpResponse:
                 "Waiting for Payment, with their payments intact."
             ),
             "details": [
-                ("Payer", payer_name(invoice.payer)),
+                ("Payer", invoice.account.name),
                 ("Total", invoice.total),
                 ("Paid", invoice.amount_paid),
                 ("Tickets", invoice.lines.count()),
@@ -502,7 +492,7 @@ def invoice_delete(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required("invoicing.change_invoice", raise_exception=True)
 @vary_on_headers("HX-Request")
 def invoice_send(request: HttpRequest, pk: int) -> HttpResponse:
-    invoice = get_object_or_404(Invoice.objects.select_related("billing_agent", "customer"), pk=pk)
+    invoice = get_object_or_404(Invoice.objects.with_account(), pk=pk)
     try:
         services.send_invoice_email(invoice=invoice, by=request.user)
     except DomainError as error:

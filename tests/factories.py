@@ -15,7 +15,7 @@ from django.utils import timezone
 from billing_agents.models import BillingAgent
 from core.roles import ensure_role_groups
 from customers.models import Customer
-from invoicing.models import CreditTransaction, Invoice, InvoiceLine
+from invoicing.models import Account, CreditTransaction, Invoice, InvoiceLine
 from tickets.models import Location, PaymentKind, PaymentMethod, Ticket, TicketItem, TicketPayment
 from tickets.transitions import Kind, Status
 
@@ -117,11 +117,34 @@ class TicketFactory(factory.django.DjangoModelFactory):
             self.recalculate_totals()
 
 
+def _account_of(obj) -> Account:
+    """The account for a factory's billing_agent= or customer= convenience (or a new agent)."""
+    return Account.objects.for_payer(obj.customer or obj.billing_agent or BillingAgentFactory())
+
+
+class AccountFactory(factory.django.DjangoModelFactory):
+    """A billing agent's account; AccountFactory(billing_agent=None, customer=c) for a
+    customer billed directly."""
+
+    class Meta:
+        model = Account
+        django_get_or_create = ("billing_agent", "customer")
+
+    billing_agent = factory.SubFactory(BillingAgentFactory)
+    customer = None
+
+
 class InvoiceFactory(factory.django.DjangoModelFactory):
+    """An invoice; InvoiceFactory(billing_agent=a) or (customer=c) bills that payer's account."""
+
     class Meta:
         model = Invoice
 
-    billing_agent = factory.SubFactory(BillingAgentFactory)
+    class Params:
+        billing_agent = None
+        customer = None
+
+    account = factory.LazyAttribute(_account_of)
     issue_date = factory.LazyFunction(timezone.localdate)
     due_date = factory.LazyAttribute(lambda i: i.issue_date + timedelta(days=30))
 
@@ -139,7 +162,11 @@ class CreditTransactionFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = CreditTransaction
 
-    billing_agent = factory.SubFactory(BillingAgentFactory)
+    class Params:
+        billing_agent = None
+        customer = None
+
+    account = factory.LazyAttribute(_account_of)
     kind = "adjustment"
     amount = Decimal("10.00")
     balance_after = Decimal("10.00")
@@ -169,7 +196,8 @@ def agent_ticket(agent, *, customer=None, status=None, items=None, deposits=None
 def waiting_ticket(payer, *, customer=None, items=None, deposits=None, **kwargs):
     """A repair ticket billed to `payer` (a BillingAgent, or a Customer billed directly),
     moved to Waiting for Payment through Ticket.transition_to as staff would move it."""
-    if isinstance(payer, BillingAgent):
+    account = Account.of(payer)
+    if account.is_agent:
         customer = customer or CustomerFactory(billing_agent=payer)
         parties = {"customer": customer, "billing_agent": payer}
     else:

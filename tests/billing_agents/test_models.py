@@ -1,21 +1,17 @@
 """Reads and rules on BillingAgent: exact figures, search, filter, sort, credit limit."""
 
-from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 
 from billing_agents.models import BillingAgent
-from invoicing.models import InvoiceStatus
 from tests.factories import (
     BillingAgentFactory,
-    CreditTransactionFactory,
     CustomerFactory,
-    InvoiceFactory,
     UserFactory,
     agent_ticket,
 )
+from tickets.figures import agents_with_figures
 from tickets.models import CreditLimitExceeded, Ticket
 from tickets.transitions import Status
 
@@ -23,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 
 def figures(agent):
-    return BillingAgent.objects.with_figures().get(pk=agent.pk)
+    return agents_with_figures().get(pk=agent.pk)
 
 
 def test_figures_do_not_multiply_customers_by_tickets():
@@ -102,7 +98,7 @@ def test_sorted_by_open_balance_and_customer_count_both_ways():
     agent_ticket(small, items=[("x", 1, "10.00", False)])
     agent_ticket(big, items=[("x", 1, "500.00", False)])
     CustomerFactory(billing_agent=small)
-    qs = BillingAgent.objects.with_figures()
+    qs = agents_with_figures()
 
     assert list(qs.sorted_by("open_balance")) == [none, small, big]
     assert list(qs.sorted_by("-open_balance")) == [big, small, none]
@@ -115,7 +111,7 @@ def test_sorted_by_last_ticket_puts_agents_without_tickets_last_both_ways():
     never = BillingAgentFactory(company_name="Aaa never")
     agent_ticket(old)
     agent_ticket(new)
-    qs = BillingAgent.objects.with_figures()
+    qs = agents_with_figures()
 
     assert list(qs.sorted_by("last_ticket")) == [old, new, never]
     assert list(qs.sorted_by("-last_ticket")) == [new, old, never]
@@ -125,60 +121,8 @@ def test_unknown_sort_key_sorts_by_company():
     b = BillingAgentFactory(company_name="Beta")
     a = BillingAgentFactory(company_name="Alpha")
 
-    assert list(BillingAgent.objects.with_figures().sorted_by("drop table")) == [a, b]
+    assert list(agents_with_figures().sorted_by("drop table")) == [a, b]
     assert list(BillingAgent.objects.sorted_by("-company")) == [b, a]
-
-
-def test_overdue_balance_counts_only_live_unpaid_invoices_past_due():
-    agent = BillingAgentFactory()
-    today = timezone.localdate()
-    past = today - timedelta(days=40)
-    InvoiceFactory(
-        billing_agent=agent,
-        issue_date=past,
-        due_date=past + timedelta(days=10),
-        total=Decimal("300.00"),
-        amount_paid=Decimal("50.00"),
-    )
-    InvoiceFactory(  # not due yet
-        billing_agent=agent, issue_date=today, due_date=today, total=Decimal("80.00")
-    )
-    InvoiceFactory(  # paid
-        billing_agent=agent,
-        issue_date=past,
-        due_date=past,
-        total=Decimal("70.00"),
-        amount_paid=Decimal("70.00"),
-        status=InvoiceStatus.PAID,
-    )
-    InvoiceFactory(  # deleted
-        billing_agent=agent,
-        issue_date=past,
-        due_date=past,
-        total=Decimal("90.00"),
-        status=InvoiceStatus.DELETED,
-        deleted_at=timezone.now(),
-    )
-
-    assert agent.overdue_balance() == Decimal("250.00")
-    assert BillingAgentFactory().overdue_balance() == Decimal("0")
-
-
-def test_account_figures_give_available_credit_as_limit_minus_open_balance():
-    agent = BillingAgentFactory(credit_limit=Decimal("1000.00"))
-    ticket = agent_ticket(agent, items=[("x", 1, "250.00", False)])
-    CreditTransactionFactory(billing_agent=agent, amount=Decimal("15.00"), balance_after=15)
-
-    result = agent.account_figures()
-
-    assert result.open_balance == ticket.balance_due == Decimal("250.00")
-    assert result.available_credit == Decimal("750.00")
-    assert result.credit_balance == Decimal("15.00")
-    assert result.customer_count == 1
-
-
-def test_no_credit_limit_means_no_available_credit_figure():
-    assert BillingAgentFactory(credit_limit=None).account_figures().available_credit is None
 
 
 def test_deactivated_agent_is_not_offered_but_keeps_its_customers():

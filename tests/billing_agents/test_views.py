@@ -10,7 +10,9 @@ from django.test import Client
 from django.urls import reverse
 
 from billing_agents.models import BillingAgent
+from billing_agents.views import account_figures
 from customers.models import Customer
+from invoicing.accounts import account_for
 from invoicing.models import CreditKind, CreditTransaction
 from tests.factories import (
     BillingAgentFactory,
@@ -448,7 +450,7 @@ def test_credit_section_shows_the_running_balance(billing_client):
     agent = BillingAgentFactory()
     credit_entry(agent, 0)
     CreditTransaction.objects.create(
-        billing_agent=agent,
+        account=account_for(agent),
         kind=CreditKind.CREDIT_APPLIED,
         amount=Decimal("-0.40"),
         balance_after=Decimal("0.60"),
@@ -604,7 +606,7 @@ def test_manager_adds_a_credit_adjustment_as_a_new_ledger_row(
     body = response.content.decode()
     assert body.lstrip().startswith('<section id="credit-section"')
     assert "$25.50" in body
-    entry = CreditTransaction.objects.get(billing_agent=agent)
+    entry = CreditTransaction.objects.get(account__billing_agent=agent)
     assert (entry.kind, entry.amount, entry.balance_after) == (
         "adjustment",
         Decimal("25.50"),
@@ -655,3 +657,20 @@ def test_billing_cannot_adjust_credit(billing_client):
 
     assert response.status_code == 403
     assert not CreditTransaction.objects.exists()
+
+
+def test_account_figures_give_available_credit_as_limit_minus_open_balance():
+    agent = BillingAgentFactory(credit_limit=Decimal("1000.00"))
+    ticket = agent_ticket(agent, items=[("x", 1, "250.00", False)])
+    CreditTransactionFactory(billing_agent=agent, amount=Decimal("15.00"), balance_after=15)
+
+    result = account_figures(agent)
+
+    assert result.open_balance == ticket.balance_due == Decimal("250.00")
+    assert result.available_credit == Decimal("750.00")
+    assert result.credit_balance == Decimal("15.00")
+    assert result.customer_count == 1
+
+
+def test_no_credit_limit_means_no_available_credit_figure():
+    assert account_figures(BillingAgentFactory(credit_limit=None)).available_credit is None

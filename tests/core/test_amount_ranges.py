@@ -9,6 +9,7 @@ from django.urls import reverse
 from core.inputs import InvalidInput
 from core.money import MAX_MONEY, AmountTooLarge
 from invoicing import services as invoicing_services
+from invoicing.accounts import account_for
 from invoicing.ledger import adjust_credit
 from invoicing.models import CreditTransaction, Invoice
 from tests.factories import (
@@ -89,7 +90,7 @@ def test_batch_invoice_whose_total_overflows_is_refused():
     ]
     with pytest.raises(AmountTooLarge) as error:
         invoicing_services.create_invoices(
-            payer=agent, ticket_ids=[t.pk for t in tickets], batch=True, by=None
+            account=account_for(agent), ticket_ids=[t.pk for t in tickets], batch=True, by=None
         )
     assert error.value.field == "tickets"
     assert Invoice.objects.count() == 0
@@ -100,7 +101,7 @@ def test_invoice_issue_date_outside_the_window_is_refused():
     ticket = waiting_ticket(customer)
     with pytest.raises(InvalidInput) as error:
         invoicing_services.create_invoices(
-            payer=customer,
+            account=account_for(customer),
             ticket_ids=[ticket.pk],
             batch=True,
             issue_date=date(9999, 12, 31),
@@ -112,7 +113,7 @@ def test_invoice_issue_date_outside_the_window_is_refused():
 
 def test_credit_balance_past_the_column_is_refused():
     agent = BillingAgentFactory()
-    adjust_credit(billing_agent=agent, amount=MAX_MONEY, reason="Prepaid", by=None)
+    adjust_credit(account=account_for(agent), amount=MAX_MONEY, reason="Prepaid", by=None)
     with pytest.raises(AmountTooLarge):
-        adjust_credit(billing_agent=agent, amount=Decimal("0.01"), reason="More", by=None)
-    assert CreditTransaction.objects.filter(billing_agent=agent).count() == 1
+        adjust_credit(account=account_for(agent), amount=Decimal("0.01"), reason="More", by=None)
+    assert CreditTransaction.objects.filter(account__billing_agent=agent).count() == 1

@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from billing_agents.models import BillingAgent
 from customers.models import Customer
 from invoicing import services as invoicing_services
+from invoicing.accounts import account_for
 from invoicing.models import (
     CreditTransaction,
     Invoice,
@@ -124,7 +125,7 @@ def _dataset() -> Dataset:
     )
     waiting = waiting_ticket(agent, customer=customer, location=location)
     invoice = invoicing_services.create_invoices(
-        payer=agent, ticket_ids=[ticket.pk], batch=True, by=None
+        account=account_for(agent), ticket_ids=[ticket.pk], batch=True, by=None
     )[0]
     invoicing_services.record_remittance(
         invoice=invoice, amount=Decimal("10.00"), method="cheque", by=None

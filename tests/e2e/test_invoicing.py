@@ -9,6 +9,7 @@ from django.urls import NoReverseMatch, reverse
 from playwright.sync_api import expect
 
 from core.roles import MANAGER, ensure_role_groups
+from invoicing.accounts import account_for
 from invoicing.ledger import credit_balance
 from invoicing.models import CreditKind, CreditTransaction, Invoice, InvoiceStatus
 from tests.factories import (
@@ -140,8 +141,10 @@ def test_invoice_an_agent_print_pay_overpay_and_delete(live_server, page, login,
     expect(page.locator("[data-figure=overpaid]")).to_have_text("$10.00")
     expect(page.locator("[data-figure=credit]")).to_have_text("$10.00")
     expect(page.locator("[data-ticket-status]")).to_have_text(["Closed", "Closed"])
-    assert credit_balance(billing_agent=agent) == D("10.00")
-    assert CreditTransaction.objects.get(billing_agent=agent).kind == CreditKind.OVERPAYMENT
+    assert credit_balance(account=account_for(agent)) == D("10.00")
+    assert (
+        CreditTransaction.objects.get(account__billing_agent=agent).kind == CreditKind.OVERPAYMENT
+    )
     assert _statuses(with_deposit, with_discount) == [Status.CLOSED, Status.CLOSED]
     invoice.refresh_from_db()
     assert invoice.status == InvoiceStatus.PAID

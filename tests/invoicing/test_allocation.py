@@ -4,6 +4,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from invoicing.accounts import account_for
 from invoicing.allocation import AllocationError, propose_allocation, validate_allocation
 from invoicing.ledger import InsufficientCredit, credit_balance, post_credit
 from invoicing.models import CreditKind, CreditTransaction
@@ -109,15 +110,17 @@ def test_credit_balance_never_goes_below_zero(moves):
     agent = BillingAgentFactory()
     for cents_ in moves:
         amount = Decimal(cents_) / 100
-        before = credit_balance(billing_agent=agent)
+        before = credit_balance(account=account_for(agent))
         kind = CreditKind.OVERPAYMENT if amount > 0 else CreditKind.CREDIT_APPLIED
         try:
-            post_credit(billing_agent=agent, kind=kind, amount=amount, by=None)
+            post_credit(account=account_for(agent), kind=kind, amount=amount, by=None)
         except InsufficientCredit:
             assert before + amount < 0
-            assert credit_balance(billing_agent=agent) == before
+            assert credit_balance(account=account_for(agent)) == before
         else:
-            assert credit_balance(billing_agent=agent) == before + amount
-        assert credit_balance(billing_agent=agent) >= 0
-    rows = CreditTransaction.objects.filter(billing_agent=agent).order_by("created_at", "id")
+            assert credit_balance(account=account_for(agent)) == before + amount
+        assert credit_balance(account=account_for(agent)) >= 0
+    rows = CreditTransaction.objects.filter(account__billing_agent=agent).order_by(
+        "created_at", "id"
+    )
     assert all(row.balance_after >= 0 for row in rows)

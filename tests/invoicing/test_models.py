@@ -6,9 +6,19 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from invoicing import services
-from invoicing.models import Invoice, InvoiceLine, Remittance, invoiceable_tickets
+from invoicing.accounts import account_for
+from invoicing.models import (
+    Account,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    Remittance,
+    invoiceable_tickets,
+)
 from tests.factories import (
+    AccountFactory,
     BillingAgentFactory,
+    CreditTransactionFactory,
     CustomerFactory,
     InvoiceFactory,
     InvoiceLineFactory,
@@ -80,11 +90,12 @@ def test_invoiceable_tickets_for_an_agent_and_a_direct_customer(billing_user):
     paid_up = waiting_ticket(customer, items=[("Case", 1, "5.00", False)], deposits=["5.00"])
     on_invoice = waiting_ticket(customer)
     services.create_invoices(
-        payer=customer, ticket_ids=[on_invoice.pk], batch=True, by=billing_user
+        account=account_for(customer), ticket_ids=[on_invoice.pk], batch=True, by=billing_user
     )
 
-    assert list(invoiceable_tickets().invoiceable().for_payer(agent)) == [agents_ticket]
-    assert list(invoiceable_tickets().invoiceable().for_payer(customer)) == [own_ticket]
+    invoiceable = invoiceable_tickets().invoiceable()
+    assert list(invoiceable.for_account(Account.of(agent))) == [agents_ticket]
+    assert list(invoiceable.for_account(Account.of(customer))) == [own_ticket]
     assert paid_up.status == Status.WAITING_FOR_PAYMENT
 
 
@@ -93,7 +104,7 @@ def test_invoiceable_tickets_filters_by_location_and_dates():
     north, south = LocationFactory(name="N"), LocationFactory(name="S")
     a = waiting_ticket(agent, location=north)
     b = waiting_ticket(agent, location=south)
-    qs = invoiceable_tickets().invoiceable().for_payer(agent)
+    qs = invoiceable_tickets().invoiceable().for_account(Account.of(agent))
     assert list(qs.at_location(north.pk)) == [a]
     assert set(qs.at_location(None)) == {a, b}
     today = timezone.localdate()
@@ -121,13 +132,135 @@ def test_idempotency_key_is_unique(billing_user):
     agent = BillingAgentFactory()
     invoice = InvoiceFactory(billing_agent=agent, total=D("10"))
     first = Remittance.objects.create(
-        invoice=invoice, billing_agent=agent, amount=D("1"), method="cash"
+        invoice=invoice, account=invoice.account, amount=D("1"), method="cash"
     )
     with pytest.raises(IntegrityError), transaction.atomic():
         Remittance.objects.create(
             invoice=invoice,
-            billing_agent=agent,
+            account=invoice.account,
             amount=D("1"),
             method="cash",
             idempotency_key=first.idempotency_key,
         )
+
+
+def test_account_overdue_balance_counts_only_live_unpaid_invoices_past_due():
+    agent = BillingAgentFactory()
+    today = timezone.localdate()
+    past = today - timedelta(days=40)
+    InvoiceFactory(
+        billing_agent=agent,
+        issue_date=past,
+        due_date=past + timedelta(days=10),
+        total=Decimal("300.00"),
+        amount_paid=Decimal("50.00"),
+    )
+    InvoiceFactory(  # not due yet
+        billing_agent=agent, issue_date=today, due_date=today, total=Decimal("80.00")
+    )
+    InvoiceFactory(  # paid
+        billing_agent=agent,
+        issue_date=past,
+        due_date=past,
+        total=Decimal("70.00"),
+        amount_paid=Decimal("70.00"),
+        status=InvoiceStatus.PAID,
+    )
+    InvoiceFactory(  # deleted
+        billing_agent=agent,
+        issue_date=past,
+        due_date=past,
+        total=Decimal("90.00"),
+        status=InvoiceStatus.DELETED,
+        deleted_at=timezone.now(),
+    )
+
+    def overdue(payer):
+        return Account.objects.with_figures().get(pk=account_for(payer).pk).overdue_balance
+
+    assert overdue(agent) == Decimal("250.00")
+    assert overdue(BillingAgentFactory()) == Decimal("0")
+
+
+# --- accounts --------------------------------------------------------------------------
+
+
+def test_an_account_has_exactly_one_payer():
+    agent, customer = BillingAgentFactory(), CustomerFactory(net_terms_days=30)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Account.objects.create(billing_agent=agent, customer=customer)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Account.objects.create()
+    assert not Account.objects.exists()
+
+
+def test_a_payer_has_at_most_one_account():
+    agent = BillingAgentFactory()
+    Account.objects.create(billing_agent=agent)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Account.objects.create(billing_agent=agent)
+    customer = CustomerFactory(net_terms_days=30)
+    Account.objects.create(customer=customer)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Account.objects.create(customer=customer)
+
+
+def test_for_payer_creates_the_account_once():
+    agent, customer = BillingAgentFactory(), CustomerFactory(net_terms_days=30)
+    first = Account.objects.for_payer(agent)
+    assert Account.objects.for_payer(agent) == first
+    assert Account.objects.for_payer(customer) == Account.objects.for_payer(customer) != first
+    assert Account.objects.count() == 2
+    assert (first.billing_agent, first.customer) == (agent, None)
+
+
+def test_for_payer_refuses_anything_but_an_agent_or_a_customer():
+    with pytest.raises(TypeError):
+        Account.objects.for_payer(LocationFactory())
+
+
+def test_the_account_answers_for_its_payer():
+    agent = BillingAgentFactory(
+        company_name="Lakeside",
+        email=" ap@lake.example ",
+        net_terms_days=45,
+        invoice_method="batch",
+    )
+    customer = CustomerFactory(first_name="Dana", last_name="Direct", email="", net_terms_days=15)
+    by_agent, direct = account_for(agent), account_for(customer)
+    assert (by_agent.payer, by_agent.name, by_agent.email) == (agent, "Lakeside", "ap@lake.example")
+    assert (by_agent.net_terms_days, by_agent.prefers_batch, by_agent.token) == (
+        45,
+        True,
+        f"agent-{agent.pk}",
+    )
+    assert by_agent.get_absolute_url() == agent.get_absolute_url()
+    assert (direct.payer, direct.name, direct.email) == (customer, "Dana Direct", "")
+    assert (direct.net_terms_days, direct.prefers_batch, direct.token) == (
+        15,
+        False,
+        f"customer-{customer.pk}",
+    )
+    assert direct.get_absolute_url() == customer.get_absolute_url()
+    assert by_agent.can_be_invoiced and direct.can_be_invoiced
+    assert not Account.of(CustomerFactory(net_terms_days=None)).can_be_invoiced
+
+
+def test_account_figures_never_multiply_invoices_by_ledger_rows():
+    agent = BillingAgentFactory()
+    today = timezone.localdate()
+    past = today - timedelta(days=40)
+    for _ in range(3):
+        InvoiceFactory(billing_agent=agent, total=D("100.00"), amount_paid=D("25.00"))
+    InvoiceFactory(billing_agent=agent, issue_date=past, due_date=past, total=D("40.00"))
+    for amount in ("10.00", "5.00"):
+        CreditTransactionFactory(billing_agent=agent, amount=D(amount), balance_after=D(amount))
+    idle = AccountFactory()
+
+    figures = {a.pk: a for a in Account.objects.with_figures()}
+
+    mine = figures[account_for(agent).pk]
+    assert mine.open_balance == D("265.00")
+    assert mine.overdue_balance == D("40.00")
+    assert mine.credit_balance == D("15.00")
+    assert (figures[idle.pk].open_balance, figures[idle.pk].credit_balance) == (0, 0)

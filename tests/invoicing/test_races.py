@@ -20,6 +20,7 @@ from django.db import connection, connections
 from django.db.models import Sum
 
 from invoicing import ledger, services
+from invoicing.accounts import account_for
 from invoicing.models import (
     CreditKind,
     CreditTransaction,
@@ -78,10 +79,13 @@ def test_two_clerks_invoicing_the_same_tickets_one_wins_every_time():
         # The second clerk ticks the same tickets in another order.
         outcomes = _run_together(
             lambda ids=ids: services.create_invoices(
-                payer=agent, ticket_ids=ids, batch=True, by=clerks[0]
+                account=account_for(agent), ticket_ids=ids, batch=True, by=clerks[0]
             ),
             lambda ids=ids: services.create_invoices(
-                payer=agent, ticket_ids=list(reversed(ids)), batch=False, by=clerks[1]
+                account=account_for(agent),
+                ticket_ids=list(reversed(ids)),
+                batch=False,
+                by=clerks[1],
             ),
         )
         kinds = sorted(kind for kind, _ in outcomes)
@@ -99,7 +103,7 @@ def test_double_submitted_remittance_at_the_same_moment_records_one_payment():
     agent = BillingAgentFactory()
     tickets = [waiting_ticket(agent) for _ in range(2)]
     [invoice] = services.create_invoices(
-        payer=agent, ticket_ids=[t.pk for t in tickets], batch=True, by=clerk
+        account=account_for(agent), ticket_ids=[t.pk for t in tickets], batch=True, by=clerk
     )
     for _ in range(10):
         key = uuid.uuid4()
@@ -235,7 +239,7 @@ def test_a_deposit_taken_while_invoicing_is_never_billed_again():
         ticket = _ticket_of(agent, "100.00", location)
         outcomes = _second_inside_first(
             lambda ticket=ticket: services.create_invoices(
-                payer=agent, ticket_ids=[ticket.pk], batch=True, by=clerk
+                account=account_for(agent), ticket_ids=[ticket.pk], batch=True, by=clerk
             ),
             lambda ticket=ticket: ticket_services.add_deposit(
                 ticket=Ticket.objects.get(pk=ticket.pk),
@@ -269,7 +273,7 @@ def test_two_remittances_on_one_invoice_are_each_counted_once(first, second):
     for round_ in range(LOCK_ROUNDS):
         tickets = [_ticket_of(agent, "60.00", location), _ticket_of(agent, "40.00", location)]
         [invoice] = services.create_invoices(
-            payer=agent, ticket_ids=[t.pk for t in tickets], batch=True, by=clerks[0]
+            account=account_for(agent), ticket_ids=[t.pk for t in tickets], batch=True, by=clerks[0]
         )
 
         def pay(amount, clerk, invoice=invoice):
@@ -299,7 +303,7 @@ def test_deleting_an_invoice_while_it_is_paid_refuses_the_payment_cleanly():
     for round_ in range(LOCK_ROUNDS):
         tickets = [_ticket_of(agent, "60.00", location), _ticket_of(agent, "40.00", location)]
         [invoice] = services.create_invoices(
-            payer=agent, ticket_ids=[t.pk for t in tickets], batch=True, by=clerks[0]
+            account=account_for(agent), ticket_ids=[t.pk for t in tickets], batch=True, by=clerks[0]
         )
         outcomes = _second_inside_first(
             lambda invoice=invoice: services.delete_invoice(invoice=invoice, by=clerks[0]),
@@ -334,12 +338,16 @@ def test_a_second_delete_never_frees_tickets_already_on_a_new_invoice():
     for round_ in range(LOCK_ROUNDS):
         tickets = [_ticket_of(agent, "60.00", location), _ticket_of(agent, "40.00", location)]
         ids = [t.pk for t in tickets]
-        [invoice] = services.create_invoices(payer=agent, ticket_ids=ids, batch=True, by=clerks[0])
+        [invoice] = services.create_invoices(
+            account=account_for(agent), ticket_ids=ids, batch=True, by=clerks[0]
+        )
 
         def delete_then_invoice_again(invoice=invoice, ids=ids):
             with contextlib.suppress(services.InvoiceNotDeletable):  # deleted first by the other
                 services.delete_invoice(invoice=invoice, by=clerks[1])
-            return services.create_invoices(payer=agent, ticket_ids=ids, batch=True, by=clerks[1])
+            return services.create_invoices(
+                account=account_for(agent), ticket_ids=ids, batch=True, by=clerks[1]
+            )
 
         outcomes = _second_inside_first(
             lambda invoice=invoice: services.delete_invoice(invoice=invoice, by=clerks[0]),
@@ -357,7 +365,7 @@ def test_a_second_delete_never_frees_tickets_already_on_a_new_invoice():
             assert ticket.status == Status.INVOICED, (round_, ticket.number, ticket.status)
 
 
-# (d) post_credit locks the payer row.
+# (d) post_credit locks the account row.
 def test_two_account_credit_payments_never_spend_the_same_credit_twice():
     clerks = [UserFactory(username="clerk-c1"), UserFactory(username="clerk-c2")]
     manager = UserFactory(username="manager-c")
@@ -365,11 +373,11 @@ def test_two_account_credit_payments_never_spend_the_same_credit_twice():
     location = _untaxed_location()
     for round_ in range(LOCK_ROUNDS):
         ledger.adjust_credit(
-            billing_agent=agent, amount=Decimal("50.00"), reason="Goodwill", by=manager
+            account=account_for(agent), amount=Decimal("50.00"), reason="Goodwill", by=manager
         )
         invoices = [
             services.create_invoices(
-                payer=agent,
+                account=account_for(agent),
                 ticket_ids=[_ticket_of(agent, "100.00", location).pk],
                 batch=True,
                 by=clerks[0],
@@ -394,13 +402,15 @@ def test_two_account_credit_payments_never_spend_the_same_credit_twice():
         # The ledger is one chain: each row's balance_after is the previous plus its
         # amount, and the last one is the sum of the ledger.
         rows = list(
-            CreditTransaction.objects.filter(billing_agent=agent).order_by("created_at", "id")
+            CreditTransaction.objects.filter(account__billing_agent=agent).order_by(
+                "created_at", "id"
+            )
         )
         running = Decimal("0")
         for row in rows:
             running += row.amount
             assert row.balance_after == running, (round_, row.pk, row.balance_after, running)
-        assert ledger.credit_balance(billing_agent=agent) == rows[-1].balance_after >= 0
+        assert ledger.credit_balance(account=account_for(agent)) == rows[-1].balance_after >= 0
         # 50 of credit pays one 30 once; the other is refused, not paid from thin air.
         assert outcomes[0][0] == "ok", (round_, outcomes)
         assert isinstance(outcomes[1][1], ledger.InsufficientCredit), (round_, outcomes)
@@ -408,12 +418,12 @@ def test_two_account_credit_payments_never_spend_the_same_credit_twice():
             s=Sum("amount")
         )["s"]
         applied = CreditTransaction.objects.filter(
-            billing_agent=agent, kind=CreditKind.CREDIT_APPLIED
+            account__billing_agent=agent, kind=CreditKind.CREDIT_APPLIED
         ).aggregate(s=Sum("amount"))["s"]
         assert drawn == -applied == Decimal("30.00") * (round_ + 1)
         for invoice in invoices:
             _assert_books_agree(invoice)
         # Spend the rest so every round starts from 50.
         ledger.adjust_credit(
-            billing_agent=agent, amount=Decimal("-20.00"), reason="Reset", by=manager
+            account=account_for(agent), amount=Decimal("-20.00"), reason="Reset", by=manager
         )

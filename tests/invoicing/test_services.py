@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from core.errors import DomainError
 from invoicing import services
+from invoicing.accounts import account_for
 from invoicing.allocation import AllocationError
 from invoicing.ledger import InsufficientCredit, adjust_credit, credit_balance
 from invoicing.models import (
@@ -32,6 +33,7 @@ from tests.factories import (
     waiting_ticket,
 )
 from tickets.models import PaymentKind, Ticket, TicketPayment, TicketStatusChange
+from tickets.totals import TOTAL_FIELDS, stored_figures
 from tickets.transitions import INVOICING, Status
 
 D = Decimal
@@ -39,7 +41,11 @@ D = Decimal
 
 def _invoice(agent, tickets, user, **kwargs):
     [invoice] = services.create_invoices(
-        payer=agent, ticket_ids=[t.pk for t in tickets], batch=True, by=user, **kwargs
+        account=account_for(agent),
+        ticket_ids=[t.pk for t in tickets],
+        batch=True,
+        by=user,
+        **kwargs,
     )
     return invoice
 
@@ -64,7 +70,7 @@ def test_batch_invoice_has_a_line_per_ticket_holding_its_balance_due(agent, bill
     amounts = {line.ticket_id: line.amount for line in invoice.lines.all()}
     assert amounts == {with_deposit.pk: D("170.00"), with_discount.pk: D("99.00")}
     assert invoice.total == D("269.00")
-    assert invoice.billing_agent == agent
+    assert invoice.account.payer == agent
     assert invoice.status == InvoiceStatus.OPEN
 
 
@@ -93,7 +99,10 @@ def test_due_date_is_issue_date_plus_net_terms(agent_tickets, agent, billing_use
 
 def test_individual_invoices_make_one_invoice_per_ticket(agent_tickets, agent, billing_user):
     invoices = services.create_invoices(
-        payer=agent, ticket_ids=[t.pk for t in agent_tickets], batch=False, by=billing_user
+        account=account_for(agent),
+        ticket_ids=[t.pk for t in agent_tickets],
+        batch=False,
+        by=billing_user,
     )
     assert len(invoices) == 3
     assert sorted(i.total for i in invoices) == [D("25.00"), D("50.00"), D("100.00")]
@@ -106,12 +115,15 @@ def test_direct_customer_is_billed_only_for_tickets_without_an_agent(direct_cust
     via_agent = waiting_ticket(other_agent, customer=direct_customer)
     with pytest.raises(services.TicketsNotInvoiceable, match=via_agent.number):
         services.create_invoices(
-            payer=direct_customer, ticket_ids=[own.pk, via_agent.pk], batch=True, by=billing_user
+            account=account_for(direct_customer),
+            ticket_ids=[own.pk, via_agent.pk],
+            batch=True,
+            by=billing_user,
         )
     [invoice] = services.create_invoices(
-        payer=direct_customer, ticket_ids=[own.pk], batch=True, by=billing_user
+        account=account_for(direct_customer), ticket_ids=[own.pk], batch=True, by=billing_user
     )
-    assert invoice.customer == direct_customer
+    assert invoice.account.payer == direct_customer
     assert invoice.due_date == invoice.issue_date + timedelta(days=15)
 
 
@@ -120,7 +132,7 @@ def test_customer_without_terms_cannot_be_invoiced(billing_user):
     ticket = waiting_ticket(customer)
     with pytest.raises(services.PayerNotBillable):
         services.create_invoices(
-            payer=customer, ticket_ids=[ticket.pk], batch=True, by=billing_user
+            account=account_for(customer), ticket_ids=[ticket.pk], batch=True, by=billing_user
         )
 
 
@@ -129,9 +141,9 @@ def test_inactive_agent_can_still_be_invoiced(billing_user):
     ticket = waiting_ticket(agent)
     agent.deactivate()
     [invoice] = services.create_invoices(
-        payer=agent, ticket_ids=[ticket.pk], batch=True, by=billing_user
+        account=account_for(agent), ticket_ids=[ticket.pk], batch=True, by=billing_user
     )
-    assert invoice.billing_agent == agent
+    assert invoice.account.payer == agent
 
 
 def test_another_agents_ticket_is_refused_and_nothing_is_written(agent, billing_user):
@@ -139,7 +151,7 @@ def test_another_agents_ticket_is_refused_and_nothing_is_written(agent, billing_
     theirs = waiting_ticket(BillingAgentFactory())
     with pytest.raises(services.TicketsNotInvoiceable, match=theirs.number):
         services.create_invoices(
-            payer=agent, ticket_ids=[mine.pk, theirs.pk], batch=True, by=billing_user
+            account=account_for(agent), ticket_ids=[mine.pk, theirs.pk], batch=True, by=billing_user
         )
     assert not Invoice.objects.exists()
     mine.refresh_from_db()
@@ -154,18 +166,24 @@ def test_ticket_not_waiting_for_payment_is_refused(agent, billing_user):
         items=[("Screen", 1, "10.00", True)],
     )
     with pytest.raises(services.TicketsNotInvoiceable, match="Waiting-for-Payment"):
-        services.create_invoices(payer=agent, ticket_ids=[ready.pk], batch=True, by=billing_user)
+        services.create_invoices(
+            account=account_for(agent), ticket_ids=[ready.pk], batch=True, by=billing_user
+        )
 
 
 def test_ticket_with_nothing_due_is_refused(agent, billing_user):
     paid = waiting_ticket(agent, items=[("Case", 1, "20.00", False)], deposits=["20.00"])
     with pytest.raises(services.TicketsNotInvoiceable, match="Nothing is due"):
-        services.create_invoices(payer=agent, ticket_ids=[paid.pk], batch=True, by=billing_user)
+        services.create_invoices(
+            account=account_for(agent), ticket_ids=[paid.pk], batch=True, by=billing_user
+        )
 
 
 def test_no_tickets_chosen_is_refused(agent, billing_user):
     with pytest.raises(services.NoTicketsChosen):
-        services.create_invoices(payer=agent, ticket_ids=[], batch=True, by=billing_user)
+        services.create_invoices(
+            account=account_for(agent), ticket_ids=[], batch=True, by=billing_user
+        )
 
 
 def test_already_invoiced_tickets_are_named(agent_tickets, agent, billing_user):
@@ -367,7 +385,7 @@ def test_overpayment_becomes_credit_and_paid_invoice_closes_tickets(
         D("25.00"),
         D("25.00"),
     )
-    assert credit_balance(billing_agent=agent) == D("25.00")
+    assert credit_balance(account=account_for(agent)) == D("25.00")
     for ticket in agent_tickets:
         ticket.refresh_from_db()
         assert ticket.status == Status.CLOSED
@@ -390,12 +408,12 @@ def test_deleted_invoice_takes_no_remittances(agent_tickets, agent, manager_user
 
 
 def test_account_credit_draws_the_ledger_down(agent_tickets, agent, manager_user):
-    adjust_credit(billing_agent=agent, amount=D("60.00"), reason="Goodwill", by=manager_user)
+    adjust_credit(account=account_for(agent), amount=D("60.00"), reason="Goodwill", by=manager_user)
     invoice = _invoice(agent, agent_tickets, manager_user)
     remittance = services.record_remittance(
         invoice=invoice, amount=D("40.00"), method="account_credit", by=manager_user
     )
-    assert credit_balance(billing_agent=agent) == D("20.00")
+    assert credit_balance(account=account_for(agent)) == D("20.00")
     entry = CreditTransaction.objects.get(remittance=remittance)
     assert (entry.kind, entry.amount) == (CreditKind.CREDIT_APPLIED, D("-40.00"))
     invoice.refresh_from_db()
@@ -403,13 +421,13 @@ def test_account_credit_draws_the_ledger_down(agent_tickets, agent, manager_user
 
 
 def test_account_credit_cannot_go_below_zero(agent_tickets, agent, manager_user):
-    adjust_credit(billing_agent=agent, amount=D("10.00"), reason="Goodwill", by=manager_user)
+    adjust_credit(account=account_for(agent), amount=D("10.00"), reason="Goodwill", by=manager_user)
     invoice = _invoice(agent, agent_tickets, manager_user)
     with pytest.raises(InsufficientCredit):
         services.record_remittance(
             invoice=invoice, amount=D("40.00"), method="account_credit", by=manager_user
         )
-    assert credit_balance(billing_agent=agent) == D("10.00")
+    assert credit_balance(account=account_for(agent)) == D("10.00")
     assert not Remittance.objects.exists()
     assert not TicketPayment.objects.filter(kind=PaymentKind.REMITTANCE).exists()
 
@@ -417,7 +435,9 @@ def test_account_credit_cannot_go_below_zero(agent_tickets, agent, manager_user)
 def test_account_credit_payment_never_creates_overpayment_credit(
     agent_tickets, agent, manager_user
 ):
-    adjust_credit(billing_agent=agent, amount=D("500.00"), reason="Goodwill", by=manager_user)
+    adjust_credit(
+        account=account_for(agent), amount=D("500.00"), reason="Goodwill", by=manager_user
+    )
     invoice = _invoice(agent, agent_tickets, manager_user)
     with pytest.raises(AllocationError, match="at most"):
         services.record_remittance(
@@ -436,7 +456,7 @@ def test_account_credit_payment_never_creates_overpayment_credit(
 
 
 def test_credit_to_use_must_match_the_amount(agent_tickets, agent, manager_user):
-    adjust_credit(billing_agent=agent, amount=D("50.00"), reason="Goodwill", by=manager_user)
+    adjust_credit(account=account_for(agent), amount=D("50.00"), reason="Goodwill", by=manager_user)
     invoice = _invoice(agent, agent_tickets, manager_user)
     with pytest.raises(DomainError):
         services.record_remittance(
@@ -553,23 +573,8 @@ def test_stored_totals_after_remittance_equal_a_fresh_computation(agent, billing
     invoice = _invoice(agent, tickets, billing_user)
     services.record_remittance(invoice=invoice, amount=D("99.99"), method="cheque", by=billing_user)
     for ticket in Ticket.objects.filter(pk__in=[t.pk for t in tickets]):
-        fresh = ticket.fresh_totals()
-        stored = (
-            ticket.subtotal,
-            ticket.discount_amount,
-            ticket.tax_amount,
-            ticket.total,
-            ticket.amount_paid,
-            ticket.balance_due,
-        )
-        assert stored == (
-            fresh.subtotal,
-            fresh.discount,
-            fresh.tax,
-            fresh.total,
-            fresh.amount_paid,
-            fresh.balance_due,
-        )
+        stored = {name: getattr(ticket, name) for name in TOTAL_FIELDS}
+        assert stored == stored_figures(ticket.fresh_totals())
 
 
 # --- query counts ----------------------------------------------------------------------
@@ -605,7 +610,10 @@ def test_creating_invoices_runs_the_same_queries_for_10_and_many_tickets(billing
         counts.append(
             _count(
                 lambda a=agent, ts=tickets: services.create_invoices(
-                    payer=a, ticket_ids=[t.pk for t in ts], batch=batch, by=billing_user
+                    account=account_for(a),
+                    ticket_ids=[t.pk for t in ts],
+                    batch=batch,
+                    by=billing_user,
                 )
             )
         )
@@ -650,3 +658,92 @@ def test_invoicing_moves_are_only_those_the_table_gives_to_invoicing():
     for kind in TRANSITIONS:
         assert TRANSITIONS[kind][Status.WAITING_FOR_PAYMENT][Status.INVOICED] == INVOICING
         assert TRANSITIONS[kind][Status.INVOICED][Status.CLOSED] == INVOICING
+
+
+# --- accounts: a directly billed customer's ledger, input guards, refusals ----------------
+
+
+def test_direct_customer_overpayment_becomes_credit_that_pays_a_later_invoice(
+    direct_customer, location, billing_user
+):
+    account = account_for(direct_customer)
+    first, second = (
+        waiting_ticket(direct_customer, location=location, items=[("Repair", 1, price, True)])
+        for price in ("80.00", "30.00")
+    )
+    [overpaid] = services.create_invoices(
+        account=account, ticket_ids=[first.pk], batch=True, by=billing_user
+    )
+    services.record_remittance(
+        invoice=overpaid, amount=D("100.00"), method="cheque", by=billing_user
+    )
+    assert credit_balance(account=account) == D("20.00")
+    assert CreditTransaction.objects.get(account=account).kind == CreditKind.OVERPAYMENT
+
+    [later] = services.create_invoices(
+        account=account, ticket_ids=[second.pk], batch=True, by=billing_user
+    )
+    services.record_remittance(
+        invoice=later, amount=D("20.00"), method="account_credit", by=billing_user
+    )
+    later.refresh_from_db()
+    assert credit_balance(account=account) == D("0.00")
+    assert later.amount_paid == D("20.00") and later.balance == D("10.00")
+    with pytest.raises(InsufficientCredit):
+        services.record_remittance(
+            invoice=later, amount=D("5.00"), method="account_credit", by=billing_user
+        )
+
+
+def test_remittance_with_an_unknown_method_is_refused(agent_tickets, agent, billing_user):
+    invoice = _invoice(agent, agent_tickets, billing_user)
+    with pytest.raises(services.InvalidRemittance, match="how the payment was made") as caught:
+        services.record_remittance(
+            invoice=invoice, amount=D("10.00"), method="bitcoin", by=billing_user
+        )
+    assert caught.value.field == "method"
+    assert not Remittance.objects.exists()
+
+
+@pytest.mark.parametrize("amount", ["0.00", "-5.00"])
+def test_remittance_of_zero_or_less_is_refused(agent_tickets, agent, billing_user, amount):
+    invoice = _invoice(agent, agent_tickets, billing_user)
+    with pytest.raises(services.InvalidRemittance, match="greater than zero") as caught:
+        services.record_remittance(
+            invoice=invoice, amount=D(amount), method="cheque", by=billing_user
+        )
+    assert caught.value.field == "amount"
+    assert not Remittance.objects.exists()
+
+
+def test_create_invoices_names_the_tickets_it_refuses(agent, billing_user):
+    account = account_for(agent)
+    ready = TicketFactory(
+        status=Status.READY_FOR_PICKUP,
+        customer=CustomerFactory(billing_agent=agent),
+        billing_agent=agent,
+        items=[("Screen", 1, "10.00", True)],
+    )
+    theirs = waiting_ticket(BillingAgentFactory())
+    taken = waiting_ticket(agent)
+    [earlier] = services.create_invoices(
+        account=account, ticket_ids=[taken.pk], batch=True, by=billing_user
+    )
+
+    def refusal(ticket):
+        with pytest.raises(DomainError) as caught:
+            services.create_invoices(
+                account=account, ticket_ids=[ticket.pk], batch=True, by=billing_user
+            )
+        return caught.value
+
+    not_waiting = refusal(ready)
+    assert isinstance(not_waiting, services.TicketsNotInvoiceable)
+    assert "Waiting-for-Payment" in not_waiting.message and ready.number in not_waiting.message
+    other_payer = refusal(theirs)
+    assert isinstance(other_payer, services.TicketsNotInvoiceable)
+    assert f"Not billed to {agent.company_name}: {theirs.number}" in other_payer.message
+    on_invoice = refusal(taken)
+    assert isinstance(on_invoice, services.TicketsAlreadyInvoiced)
+    assert taken.number in on_invoice.message and earlier.number in on_invoice.message
+    assert Invoice.objects.count() == 1

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from invoicing import services
+from invoicing.accounts import account_for
 from invoicing.ledger import adjust_credit
 from invoicing.models import CreditKind, CreditTransaction, Invoice, InvoiceStatus, Remittance
 from tests.factories import (
@@ -28,7 +29,10 @@ D = Decimal
 @pytest.fixture
 def invoice(agent, agent_tickets, billing_user):
     [invoice] = services.create_invoices(
-        payer=agent, ticket_ids=[t.pk for t in agent_tickets], batch=True, by=billing_user
+        account=account_for(agent),
+        ticket_ids=[t.pk for t in agent_tickets],
+        batch=True,
+        by=billing_user,
     )
     return invoice
 
@@ -131,17 +135,23 @@ def test_list_filters_by_status_payer_overdue_and_search(billing_client, agent, 
     other = BillingAgentFactory(company_name="Harbor Insurance")
     old = timezone.localdate() - timedelta(days=60)
     [overdue] = services.create_invoices(
-        payer=agent,
+        account=account_for(agent),
         ticket_ids=[waiting_ticket(agent).pk],
         batch=True,
         issue_date=old,
         by=billing_user,
     )
     [current] = services.create_invoices(
-        payer=other, ticket_ids=[waiting_ticket(other).pk], batch=True, by=billing_user
+        account=account_for(other),
+        ticket_ids=[waiting_ticket(other).pk],
+        batch=True,
+        by=billing_user,
     )
     [paid] = services.create_invoices(
-        payer=other, ticket_ids=[waiting_ticket(other).pk], batch=True, by=billing_user
+        account=account_for(other),
+        ticket_ids=[waiting_ticket(other).pk],
+        batch=True,
+        by=billing_user,
     )
     services.record_remittance(invoice=paid, amount=paid.total, method="ach", by=billing_user)
 
@@ -176,11 +186,17 @@ def test_list_runs_a_fixed_number_of_queries(billing_client, billing_user):
         for _ in range(n):
             agent = BillingAgentFactory()
             services.create_invoices(
-                payer=agent, ticket_ids=[waiting_ticket(agent).pk], batch=True, by=billing_user
+                account=account_for(agent),
+                ticket_ids=[waiting_ticket(agent).pk],
+                batch=True,
+                by=billing_user,
             )
         customer = CustomerFactory(net_terms_days=30)
         services.create_invoices(
-            payer=customer, ticket_ids=[waiting_ticket(customer).pk], batch=True, by=billing_user
+            account=account_for(customer),
+            ticket_ids=[waiting_ticket(customer).pk],
+            batch=True,
+            by=billing_user,
         )
 
     add_invoices(1)
@@ -223,7 +239,9 @@ def test_create_lists_the_payers_invoiceable_tickets(
     billing_client, agent, agent_tickets, billing_user
 ):
     invoiced = waiting_ticket(agent)
-    services.create_invoices(payer=agent, ticket_ids=[invoiced.pk], batch=True, by=billing_user)
+    services.create_invoices(
+        account=account_for(agent), ticket_ids=[invoiced.pk], batch=True, by=billing_user
+    )
     someone_elses = waiting_ticket(BillingAgentFactory())
     response = billing_client.get(url("invoice_create"), {"payer": f"agent-{agent.pk}"})
     assert response.status_code == 200
@@ -358,7 +376,7 @@ def test_create_names_tickets_another_clerk_took(
     billing_client, agent, agent_tickets, billing_user
 ):
     services.create_invoices(
-        payer=agent, ticket_ids=[agent_tickets[0].pk], batch=True, by=billing_user
+        account=account_for(agent), ticket_ids=[agent_tickets[0].pk], batch=True, by=billing_user
     )
     response = billing_client.post(
         url("invoice_create"),
@@ -440,7 +458,10 @@ def test_send_by_htmx_returns_the_sent_partial(
 def test_send_without_email_address_is_refused(billing_client, billing_user):
     agent = BillingAgentFactory(email="")
     [invoice] = services.create_invoices(
-        payer=agent, ticket_ids=[waiting_ticket(agent).pk], batch=True, by=billing_user
+        account=account_for(agent),
+        ticket_ids=[waiting_ticket(agent).pk],
+        batch=True,
+        by=billing_user,
     )
     response = billing_client.post(url("invoice_send", invoice.pk), follow=True)
     assert "no email address" in response.text
@@ -641,7 +662,7 @@ def test_a_key_used_on_another_invoice_shows_the_refusal_on_the_form(
     billing_client, invoice, agent, location, billing_user
 ):
     [other] = services.create_invoices(
-        payer=agent,
+        account=account_for(agent),
         ticket_ids=[waiting_ticket(agent, location=location).pk],
         batch=True,
         by=billing_user,
@@ -659,7 +680,7 @@ def test_a_key_used_on_another_invoice_shows_the_refusal_on_the_form(
 def test_account_credit_remittance_is_refused_beyond_the_credit(
     billing_client, invoice, agent, manager_user
 ):
-    adjust_credit(billing_agent=agent, amount=D("10.00"), reason="Goodwill", by=manager_user)
+    adjust_credit(account=account_for(agent), amount=D("10.00"), reason="Goodwill", by=manager_user)
     response = billing_client.post(
         url("invoice_remittance", invoice.pk),
         _remittance_data(invoice, amount="50.00", method="account_credit"),

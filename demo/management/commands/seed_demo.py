@@ -17,6 +17,9 @@ from django.utils import timezone
 from billing_agents.models import BillingAgent, InvoiceMethod
 from core.roles import BILLING, FRONT_DESK, MANAGER, ROLE_PERMISSIONS, ensure_role_groups
 from customers.models import Customer
+from invoicing.accounts import account_for
+from invoicing.models import Account, InvoiceStatus, invoiceable_tickets
+from invoicing.services import create_invoices, record_remittance
 from tickets.models import (
     Location,
     PaymentKind,
@@ -370,31 +373,24 @@ class Command(BaseCommand):
         """Invoice a few payers through the invoicing services, so the demo has open,
         partially paid, paid, overpaid (credit) and overdue invoices, while some tickets
         stay Invoiced and others Waiting for Payment."""
-        from invoicing.models import InvoiceStatus
-        from invoicing.services import create_invoices, record_remittance
-
         today = timezone.localdate()
         # One payer per outcome; the last outcome goes to a directly billed customer.
         payers = [*agents[:-1], *Customer.objects.directly_billable().order_by("id")]
         outcomes = ["paid", "partial", "overpaid", "overdue", "partial-overdue", "open"]
         for payer in payers:
-            if not outcomes or (len(outcomes) == 1 and isinstance(payer, BillingAgent)):
+            account = Account.of(payer)
+            if not outcomes or (len(outcomes) == 1 and account.is_agent):
                 continue
-            if isinstance(payer, BillingAgent):
-                waiting = Ticket.objects.filter(billing_agent=payer)
-            else:
-                waiting = Ticket.objects.filter(customer=payer, billing_agent__isnull=True)
-            tickets = list(
-                waiting.waiting_for_payment().filter(balance_due__gt=0).order_by("created_at")[:3]
-            )
+            waiting = invoiceable_tickets().invoiceable().for_account(account)
+            tickets = list(waiting.order_by("created_at")[:3])
             if not tickets:
                 continue
             outcome = outcomes.pop(0)
-            terms = payer.net_terms_days
+            terms = account.net_terms_days
             ages = {"overdue": terms + 12, "partial-overdue": terms + 30, "partial": 5, "open": 2}
             issued = today - timedelta(days=ages.get(outcome, 20))
             invoices = create_invoices(
-                payer=payer,
+                account=account_for(payer),
                 ticket_ids=[t.pk for t in tickets],
                 batch=outcome != "overdue",
                 issue_date=issued,

@@ -1,0 +1,67 @@
+"""Finding a payer's receivables account from what pages carry.
+
+Pages name a payer by token ("agent-12", "customer-34") so one field can hold either; the
+account behind it (invoicing.models.Account) answers everything else about the payer.
+"""
+
+from django.db.models import Q
+
+from billing_agents.models import BillingAgent
+from core.inputs import parse_token
+from customers.models import Customer
+from invoicing.models import Account
+
+Payer = BillingAgent | Customer
+
+
+def account_for(payer: Payer) -> Account:
+    """The payer's account, created (under a lock on the payer) the first time."""
+    return Account.objects.for_payer(payer)
+
+
+def payer_from_token(token: str | None, *, billable_only: bool = True) -> Payer | None:
+    """The agent or customer a token names; None when it names nothing (usable)."""
+    parsed = parse_token(token, ("agent", "customer"))
+    if parsed is None:
+        return None
+    kind, pk = parsed
+    if kind == "agent":
+        return BillingAgent.objects.filter(pk=pk).first()
+    customers = Customer.objects.directly_billable() if billable_only else Customer.objects
+    return customers.filter(pk=pk).first()
+
+
+def account_from_token(token: str | None, *, billable_only: bool = True) -> Account | None:
+    """The account of the payer a token names, unsaved when it has never been needed
+    (showing a payer creates nothing); None when the token names no usable payer."""
+    payer = payer_from_token(token, billable_only=billable_only)
+    if payer is None:
+        return None
+    field = Account.payer_field(payer)
+    existing = Account.objects.filter(**{field: payer}).select_related(field).first()
+    return existing or Account.of(payer)
+
+
+def search_payers(text: str, *, limit: int = 15) -> list[Account]:
+    """Accounts (unsaved when new) of billing agents (active or not) and directly billable
+    customers matching the text."""
+    text = text.strip()
+    agents = BillingAgent.objects.all()
+    customers = Customer.objects.directly_billable()
+    if text:
+        agents = agents.filter(
+            Q(company_name__icontains=text)
+            | Q(contact_first_name__icontains=text)
+            | Q(contact_last_name__icontains=text)
+            | Q(email__icontains=text)
+            | Q(phone__icontains=text)
+        )
+        customers = customers.filter(
+            Q(first_name__icontains=text)
+            | Q(last_name__icontains=text)
+            | Q(company_name__icontains=text)
+            | Q(email__icontains=text)
+            | Q(phone__icontains=text)
+        )
+    payers = [*agents.order_by("-is_active", "company_name")[:limit], *customers[:limit]]
+    return [Account.of(payer) for payer in payers]
