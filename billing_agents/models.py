@@ -31,7 +31,6 @@ SORT_FIELDS: dict[str, tuple[str, ...]] = {
 }
 DEFAULT_SORT = "company"
 NULLABLE_SORT_FIELDS = frozenset({"last_ticket_at"})
-FIGURE_FIELDS = frozenset({"customer_count", "open_ticket_count", "open_balance", "last_ticket_at"})
 
 
 class BillingAgentQuerySet(models.QuerySet):

@@ -106,7 +106,3 @@ class CustomerForm(BootstrapFormMixin, forms.ModelForm):
             return False
         agent = self.cleaned_data.get("billing_agent")
         return (agent.pk if agent else None) != self.instance.billing_agent_id
-
-
-class CustomerSearchForm(forms.Form):
-    q = forms.CharField(required=False, max_length=100)

@@ -154,7 +154,3 @@ class Customer(models.Model):
         if self.company_name:
             return f"{self.full_name} ({self.company_name})"
         return self.full_name
-
-    @property
-    def can_be_invoiced_directly(self) -> bool:
-        return self.net_terms_days is not None

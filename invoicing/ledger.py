@@ -80,19 +80,3 @@ def adjust_credit(*, account: Account, amount: Decimal, reason: str, by) -> Cred
     return post_credit(
         account=account, kind=CreditKind.ADJUSTMENT, amount=amount, reason=reason, by=by
     )
-
-
-@transaction.atomic
-def reverse_entry(*, entry: CreditTransaction, by, reason: str = "") -> CreditTransaction:
-    """Correct a mistake with a reversing row; the original row is never edited."""
-    entry = CreditTransaction.objects.select_for_update().get(pk=entry.pk)
-    if entry.kind == CreditKind.REVERSAL or hasattr(entry, "reversed_by"):
-        raise DomainError("This entry has already been reversed or is itself a reversal.")
-    return post_credit(
-        account=entry.account,
-        kind=CreditKind.REVERSAL,
-        amount=-entry.amount,
-        reason=reason or f"Reverses entry #{entry.pk}",
-        reverses=entry,
-        by=by,
-    )

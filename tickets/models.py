@@ -310,10 +310,6 @@ class Ticket(models.Model):
         return f"T-{self.pk:06d}" if self.pk else "T-new"
 
     @property
-    def is_open(self) -> bool:
-        return self.status not in FINAL_STATUSES
-
-    @property
     def is_locked(self) -> bool:
         return self.status in LOCKED_STATUSES
 

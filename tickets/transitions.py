@@ -84,7 +84,3 @@ INITIAL_STATUS = {Kind.REPAIR: Status.NEW, Kind.QUICK_SALE: Status.OPEN}
 FINAL_STATUSES = frozenset({Status.CLOSED, Status.CANCELLED})
 # Statuses in which nothing on the ticket may be edited.
 LOCKED_STATUSES = frozenset({Status.INVOICED, Status.CLOSED, Status.CANCELLED})
-
-
-def statuses_for(kind: str) -> list[str]:
-    return list(TRANSITIONS[kind])
