@@ -3,8 +3,7 @@
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Q, Sum
-from django.utils import timezone
+from django.db.models import Count, Sum
 
 from core.money import ZERO
 from invoicing.models import Invoice
@@ -32,19 +31,4 @@ def waiting_for_payment() -> tuple[int, Decimal]:
 
 
 def invoice_figures() -> InvoiceFigures:
-    today = timezone.localdate()
-    overdue = Q(due_date__lt=today)
-    row = Invoice.objects.unpaid().aggregate(
-        open_count=Count("id"),
-        open_total=Sum("total"),
-        open_paid=Sum("amount_paid"),
-        overdue_count=Count("id", filter=overdue),
-        overdue_total=Sum("total", filter=overdue),
-        overdue_paid=Sum("amount_paid", filter=overdue),
-    )
-    return InvoiceFigures(
-        open_count=row["open_count"],
-        open_balance=(row["open_total"] or ZERO) - (row["open_paid"] or ZERO),
-        overdue_count=row["overdue_count"],
-        overdue_balance=(row["overdue_total"] or ZERO) - (row["overdue_paid"] or ZERO),
-    )
+    return InvoiceFigures(**Invoice.objects.figures())

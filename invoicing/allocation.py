@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from core.errors import DomainError
-from core.money import ZERO, to_cents
+from core.money import ZERO, format_money, to_cents
 
 
 class AllocationError(DomainError):
@@ -72,20 +72,23 @@ def validate_allocation(
             raise AllocationError("A line cannot take a negative amount.", index=index)
         if share > balance:
             raise AllocationError(
-                f"This line has only {to_cents(balance)} due; {share} is too much.", index=index
+                f"This line has only {format_money(balance)} due; "
+                f"{format_money(share)} is too much.",
+                index=index,
             )
         shares.append(share)
     allocated = sum(shares, ZERO)
     if allocated > amount:
         raise AllocationError(
-            f"The lines add up to {allocated}, more than the amount of {amount}.",
+            f"The lines add up to {format_money(allocated)}, more than the amount of "
+            f"{format_money(amount)}.",
             field="amount",
         )
     credit = amount - allocated
     if credit and not allow_credit:
         raise AllocationError(
-            f"{credit} is not allocated to any line; a payment from account credit must be "
-            "allocated in full.",
+            f"{format_money(credit)} is not allocated to any line; a payment from account "
+            "credit must be allocated in full.",
             field="amount",
         )
     return Allocation(amounts=tuple(shares), credit=credit)

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import Sum
 
 from core.errors import DomainError
-from core.money import ZERO, ensure_fits, to_cents
+from core.money import ZERO, ensure_fits, format_money, to_cents
 from invoicing.models import Account, CreditKind, CreditTransaction, Remittance
 
 
@@ -57,7 +57,9 @@ def post_credit(
     balance = credit_balance(account=account)
     if balance + amount < 0:
         raise InsufficientCredit(
-            f"Only {balance} of credit is available; {-amount} was asked for.", field="amount"
+            f"Only {format_money(balance)} of credit is available; {format_money(-amount)} was "
+            "asked for.",
+            field="amount",
         )
     ensure_fits(balance + amount, what="the credit balance", field="amount")
     return CreditTransaction.objects.create(

@@ -1,8 +1,21 @@
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
 
 from django.conf import settings
 from django.db import models, transaction
-from django.db.models import Exists, F, OuterRef, Q, Subquery, Value
+from django.db.models import (
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -10,7 +23,7 @@ from simple_history.models import HistoricalRecords
 
 from billing_agents.models import BillingAgent, InvoiceMethod
 from core.inputs import parse_id
-from core.money import ZERO
+from core.money import ZERO, format_money
 from customers.models import Customer
 from tickets.models import PaymentMethod, Ticket, TicketQuerySet
 
@@ -54,13 +67,11 @@ class AccountQuerySet(models.QuerySet):
 
         Each figure is its own correlated subquery, never a join that multiplies rows.
         """
-        today = today or timezone.localdate()
-        unpaid = Invoice.objects.unpaid().filter(account=OuterRef("pk"))
-        balance = F("total") - F("amount_paid")
+        invoices = Invoice.objects.filter(account=OuterRef("pk"))
         ledger = CreditTransaction.objects.filter(account=OuterRef("pk"))
         return self.annotate(
-            open_balance=_sum_subquery(unpaid, balance),
-            overdue_balance=_sum_subquery(unpaid.filter(due_date__lt=today), balance),
+            open_balance=_sum_subquery(invoices.unpaid(), BALANCE),
+            overdue_balance=_sum_subquery(invoices.overdue(today), BALANCE),
             credit_balance=_sum_subquery(ledger, F("amount")),
         )
 
@@ -163,15 +174,104 @@ class InvoiceStatus(models.TextChoices):
     DELETED = "deleted", "Deleted"
 
 
+class DisplayStatus(models.TextChoices):
+    """What the list, its filter and the badges call an invoice: one row of
+    DISPLAY_STATUSES each, which gives its SQL condition, its Python test and its badge."""
+
+    OPEN = "open", "Open"
+    PARTIALLY_PAID = "partially_paid", "Partially paid"
+    OVERDUE = "overdue", "Overdue"
+    PAID = "paid", "Paid"
+    DELETED = "deleted", "Deleted"
+
+    @property
+    def badge(self) -> str:
+        """The Bootstrap badge class."""
+        return DISPLAY_STATUSES[self].badge
+
+    def condition(self, today: date) -> Q:
+        """The invoices in this display status on `today`, as a filter."""
+        return DISPLAY_STATUSES[self].condition(today)
+
+    def holds_for(self, invoice: "Invoice", today: date) -> bool:
+        """The same rule as `condition`, for an invoice already in memory."""
+        return DISPLAY_STATUSES[self].holds_for(invoice, today)
+
+
+@dataclass(frozen=True)
+class _DisplayRule:
+    condition: Callable[[date], Q]
+    holds_for: Callable[["Invoice", date], bool]
+    badge: str
+
+
+def _unpaid() -> Q:
+    return Q(status=InvoiceStatus.OPEN)
+
+
+def _past_due(today: date) -> Q:
+    return Q(due_date__lt=today)
+
+
+# The conditions are mutually exclusive and cover every invoice (tested), so the order
+# of the rows is only the order of the filter's choices.
+DISPLAY_STATUSES: dict[DisplayStatus, _DisplayRule] = {
+    DisplayStatus.OPEN: _DisplayRule(
+        condition=lambda today: _unpaid() & ~_past_due(today) & Q(amount_paid=0),
+        holds_for=lambda i, today: (
+            i.status == InvoiceStatus.OPEN and i.due_date >= today and i.amount_paid == 0
+        ),
+        badge="text-bg-primary",
+    ),
+    DisplayStatus.PARTIALLY_PAID: _DisplayRule(
+        condition=lambda today: _unpaid() & ~_past_due(today) & Q(amount_paid__gt=0),
+        holds_for=lambda i, today: (
+            i.status == InvoiceStatus.OPEN and i.due_date >= today and i.amount_paid > 0
+        ),
+        badge="text-bg-info",
+    ),
+    DisplayStatus.OVERDUE: _DisplayRule(
+        condition=lambda today: _unpaid() & _past_due(today),
+        holds_for=lambda i, today: i.status == InvoiceStatus.OPEN and i.due_date < today,
+        badge="text-bg-danger",
+    ),
+    DisplayStatus.PAID: _DisplayRule(
+        condition=lambda today: Q(status=InvoiceStatus.PAID),
+        holds_for=lambda i, today: i.status == InvoiceStatus.PAID,
+        badge="text-bg-success",
+    ),
+    DisplayStatus.DELETED: _DisplayRule(
+        condition=lambda today: Q(status=InvoiceStatus.DELETED),
+        holds_for=lambda i, today: i.status == InvoiceStatus.DELETED,
+        badge="text-bg-secondary",
+    ),
+}
+
+# What an invoice still owes; Invoice.balance is the same subtraction in Python.
+BALANCE = ExpressionWrapper(F("total") - F("amount_paid"), output_field=FIGURE)
+
+
 class InvoiceQuerySet(models.QuerySet):
     def live(self) -> "InvoiceQuerySet":
         return self.exclude(status=InvoiceStatus.DELETED)
 
     def unpaid(self) -> "InvoiceQuerySet":
-        return self.filter(status=InvoiceStatus.OPEN)
+        return self.filter(_unpaid())
 
     def overdue(self, today=None) -> "InvoiceQuerySet":
-        return self.unpaid().filter(due_date__lt=today or timezone.localdate())
+        """Unpaid and due before `today` (default: today)."""
+        return self.with_display_status(DisplayStatus.OVERDUE, today)
+
+    def figures(self, today=None) -> dict:
+        """open_count / open_balance and overdue_count / overdue_balance of the unpaid
+        invoices among these, in one query."""
+        overdue = DisplayStatus.OVERDUE.condition(today or timezone.localdate())
+        return self.unpaid().aggregate(
+            open_count=Count("id"),
+            open_balance=Sum(BALANCE, default=ZERO),
+            overdue_count=Count("id", filter=overdue),
+            overdue_balance=Sum(BALANCE, filter=overdue, default=ZERO),
+        )
 
     def for_list(self) -> "InvoiceQuerySet":
         """What the list page reads per row, in one query."""
@@ -188,19 +288,8 @@ class InvoiceQuerySet(models.QuerySet):
         return self.filter(account=account)
 
     def with_display_status(self, status: str, today=None) -> "InvoiceQuerySet":
-        """Invoices whose display status (see Invoice.display_status) is `status`."""
-        today = today or timezone.localdate()
-        unpaid_current = Q(status=InvoiceStatus.OPEN, due_date__gte=today)
-        conditions = {
-            "open": unpaid_current & Q(amount_paid=0),
-            "partially_paid": unpaid_current & Q(amount_paid__gt=0),
-            "overdue": Q(status=InvoiceStatus.OPEN, due_date__lt=today),
-            "paid": Q(status=InvoiceStatus.PAID),
-            "deleted": Q(status=InvoiceStatus.DELETED),
-        }
-        if status not in conditions:
-            raise ValueError(f"Unknown invoice status filter {status!r}")
-        return self.filter(conditions[status])
+        """Invoices whose display status (see DISPLAY_STATUSES) is `status`."""
+        return self.filter(DisplayStatus(status).condition(today or timezone.localdate()))
 
     def search(self, text: str) -> "InvoiceQuerySet":
         """Match an invoice number (INV-000012 or 12) or the payer's name or email."""
@@ -289,17 +378,10 @@ class Invoice(models.Model):
         return self.status != InvoiceStatus.DELETED
 
     @property
-    def display_status(self) -> str:
-        """open, partially paid, paid, overdue or deleted, as the list shows it."""
-        if self.status == InvoiceStatus.DELETED:
-            return "deleted"
-        if self.status == InvoiceStatus.PAID:
-            return "paid"
-        if self.due_date < timezone.localdate():
-            return "overdue"
-        if self.amount_paid > 0:
-            return "partially paid"
-        return "open"
+    def display_status(self) -> DisplayStatus:
+        """The one row of DISPLAY_STATUSES this invoice is in today."""
+        today = timezone.localdate()
+        return next(s for s in DisplayStatus if s.holds_for(self, today))
 
 
 class InvoiceLine(models.Model):
@@ -360,7 +442,7 @@ class Remittance(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_method_display()} {self.amount} for {self.invoice.number}"
+        return f"{self.get_method_display()} {format_money(self.amount)} for {self.invoice.number}"
 
 
 class RemittanceAllocation(models.Model):
@@ -385,7 +467,7 @@ class RemittanceAllocation(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.amount} to {self.invoice_line}"
+        return f"{format_money(self.amount)} to {self.invoice_line}"
 
 
 class CreditKind(models.TextChoices):
@@ -441,7 +523,7 @@ class CreditTransaction(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.amount}"
+        return f"{self.get_kind_display()} {format_money(self.amount)}"
 
 
 class InvoiceableTicketQuerySet(TicketQuerySet):

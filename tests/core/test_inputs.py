@@ -117,8 +117,8 @@ def test_money_field_refuses_more_than_two_decimals():
 
 def test_money_field_says_too_large_past_the_column():
     assert MoneyField().clean("9999999999.99") == MAX_MONEY
-    assert _errors(MoneyField(), "10000000000") == ["That is too large: at most 9,999,999,999.99."]
-    assert _errors(MoneyField(), "9" * 30) == ["That is too large: at most 9,999,999,999.99."]
+    assert _errors(MoneyField(), "10000000000") == ["That is too large: at most $9,999,999,999.99."]
+    assert _errors(MoneyField(), "9" * 30) == ["That is too large: at most $9,999,999,999.99."]
 
 
 def test_money_field_refuses_absurdly_long_text():

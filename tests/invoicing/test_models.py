@@ -7,8 +7,11 @@ from django.utils import timezone
 
 from invoicing import services
 from invoicing.accounts import account_for
+from invoicing.forms import STATUS_FILTERS
 from invoicing.models import (
+    DISPLAY_STATUSES,
     Account,
+    DisplayStatus,
     Invoice,
     InvoiceLine,
     InvoiceStatus,
@@ -42,7 +45,7 @@ def _status_of(**fields):
 def test_display_status_covers_every_state():
     today = timezone.localdate()
     assert _status_of(total=D("10")) == "open"
-    assert _status_of(total=D("10"), amount_paid=D("4")) == "partially paid"
+    assert _status_of(total=D("10"), amount_paid=D("4")) == DisplayStatus.PARTIALLY_PAID
     assert _status_of(total=D("10"), amount_paid=D("10"), status="paid") == "paid"
     assert _status_of(status="deleted", deleted_at=timezone.now()) == "deleted"
     overdue = InvoiceFactory(
@@ -51,7 +54,7 @@ def test_display_status_covers_every_state():
     assert overdue.display_status == "overdue"
 
 
-@pytest.mark.parametrize("status", ["open", "partially_paid", "overdue", "paid", "deleted"])
+@pytest.mark.parametrize("status", DisplayStatus.values)
 def test_status_filter_matches_display_status(status):
     today = timezone.localdate()
     made = [
@@ -64,8 +67,70 @@ def test_status_filter_matches_display_status(status):
         InvoiceFactory(total=D("10"), status="deleted", deleted_at=timezone.now()),
     ]
     found = set(Invoice.objects.with_display_status(status))
-    assert found == {i for i in made if i.display_status == status.replace("_", " ")}
+    assert found == {i for i in made if i.display_status == status}
     assert len(found) == 1
+
+
+def test_each_display_status_has_exactly_one_label_condition_and_badge():
+    assert set(DISPLAY_STATUSES) == set(DisplayStatus)
+    badges = [status.badge for status in DisplayStatus]
+    assert all(badges) and len(set(badges)) == len(badges)
+    assert len(set(DisplayStatus.labels)) == len(DisplayStatus)
+    assert [value for value, _ in STATUS_FILTERS[1:-1]] == DisplayStatus.values
+
+
+# Every state an invoice can be in: stored status x how much is paid x due before, on or
+# after today.
+INVOICE_STATES = [
+    (status, paid, due)
+    for status in InvoiceStatus
+    for paid in (D("0"), D("4"), D("10"))
+    for due in (-1, 0, 1)
+]
+
+
+def test_property_and_sql_filter_agree_on_every_invoice_state():
+    today = timezone.localdate()
+    made = [
+        InvoiceFactory(
+            total=D("10"),
+            amount_paid=paid,
+            status=status,
+            deleted_at=timezone.now() if status == InvoiceStatus.DELETED else None,
+            issue_date=today - timedelta(days=40),
+            due_date=today + timedelta(days=due),
+        )
+        for status, paid, due in INVOICE_STATES
+    ]
+    for invoice in made:
+        assert [s for s in DisplayStatus if s.holds_for(invoice, today)] == [invoice.display_status]
+    for status in DisplayStatus:
+        assert set(Invoice.objects.with_display_status(status)) == {
+            i for i in made if i.display_status == status
+        }, status
+
+
+def test_balances_and_overdue_agree_between_the_list_the_dashboard_and_the_account():
+    today = timezone.localdate()
+    agent = BillingAgentFactory()
+    InvoiceFactory(billing_agent=agent, total=D("100.00"), amount_paid=D("25.50"))
+    InvoiceFactory(
+        billing_agent=agent,
+        total=D("50.00"),
+        amount_paid=D("20.00"),
+        issue_date=today - timedelta(days=60),
+        due_date=today - timedelta(days=30),
+    )
+    InvoiceFactory(billing_agent=agent, total=D("9.00"), amount_paid=D("9.00"), status="paid")
+    invoices = Invoice.objects.filter(account=account_for(agent))
+    account = Account.objects.with_figures().get(pk=account_for(agent).pk)
+    figures = invoices.figures()
+
+    assert sum(i.balance for i in invoices.unpaid()) == D("104.50") == account.open_balance
+    assert sum(i.balance for i in invoices.overdue()) == D("30.00") == account.overdue_balance
+    assert (figures["open_balance"], figures["overdue_balance"]) == (D("104.50"), D("30.00"))
+    assert (figures["open_count"], figures["overdue_count"]) == (2, 1)
+    assert Invoice.objects.none().figures()["open_balance"] == D("0")
 
 
 def test_search_by_number_and_payer():
