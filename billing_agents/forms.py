@@ -34,9 +34,6 @@ class BillingAgentForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["credit_limit"].widget.attrs.update({"min": "0", "step": "0.01"})
         self.fields["net_terms_days"].widget.attrs.update({"min": "0", "max": "365"})
-        for name, field in self.fields.items():
-            css = "form-select" if name == "invoice_method" else "form-control"
-            field.widget.attrs.setdefault("class", css)
 
 
 class CreditAdjustmentForm(forms.Form):
@@ -44,8 +41,6 @@ class CreditAdjustmentForm(forms.Form):
 
     amount = MoneyField(
         help_text="Positive adds credit; negative takes credit away.",
-        widget=forms.NumberInput(attrs={"class": "form-control", "step": "0.01"}),
+        widget=forms.NumberInput(attrs={"step": "0.01"}),
     )
-    reason = forms.CharField(
-        max_length=300, widget=forms.TextInput(attrs={"class": "form-control"})
-    )
+    reason = forms.CharField(max_length=300)

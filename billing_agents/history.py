@@ -4,15 +4,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from billing_agents.models import BillingAgent
+from core.history import FieldChange, changed_by, shown
 
 HIDDEN_FIELDS = ["updated_at", "created_at"]
-
-
-@dataclass(frozen=True)
-class FieldChange:
-    label: str
-    old: str
-    new: str
 
 
 @dataclass(frozen=True)
@@ -23,10 +17,6 @@ class HistoryEntry:
     changes: list[FieldChange] = field(default_factory=list)
 
 
-def _shown(value: object) -> str:
-    return "—" if value in (None, "") else str(value)
-
-
 def agent_history(agent: BillingAgent, *, limit: int = 50) -> list[HistoryEntry]:
     """Newest first: who changed what, and when (two queries whatever the length)."""
     records = list(
@@ -35,15 +25,14 @@ def agent_history(agent: BillingAgent, *, limit: int = 50) -> list[HistoryEntry]
     labels = {f.name: str(f.verbose_name).capitalize() for f in BillingAgent._meta.fields}
     entries = []
     for index, record in enumerate(records[:limit]):
-        who = record.history_user
-        who_name = (who.get_full_name() or who.get_username()) if who else "System"
+        who_name = changed_by(record)
         previous = records[index + 1] if index + 1 < len(records) else None
         if record.history_type == "+" or previous is None:
             entries.append(HistoryEntry(when=record.history_date, who=who_name, action="Created"))
             continue
         delta = record.diff_against(previous, excluded_fields=HIDDEN_FIELDS)
         changes = [
-            FieldChange(labels.get(c.field, c.field), _shown(c.old), _shown(c.new))
+            FieldChange(labels.get(c.field, c.field), shown(c.old), shown(c.new))
             for c in delta.changes
         ]
         action = "Deleted" if record.history_type == "-" else "Changed"

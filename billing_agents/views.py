@@ -5,12 +5,11 @@ partial named after the DOM id it swaps (core.htmx.page_or_partial).
 """
 
 import csv
-import json
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Page, Paginator
 from django.db.models import OuterRef, Subquery
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
@@ -20,14 +19,16 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import reswap, retarget, trigger_client_event
 
 from billing_agents.forms import BillingAgentForm, CreditAdjustmentForm
 from billing_agents.history import agent_history
 from billing_agents.models import DEFAULT_SORT, SORT_FIELDS, BillingAgent, StatusFilter
 from core.errors import DomainError
+from core.forms import add_domain_error
 from core.htmx import confirm_response, is_partial_request, page_or_partial
 from core.inputs import parse_id, search_text
-from core.money import ZERO, to_cents
+from core.money import ZERO, format_money, to_cents
 from customers.models import Customer
 from customers.services import remove_customer_from_agent
 from invoicing.accounts import account_for
@@ -65,11 +66,6 @@ COLUMNS = [
 ]
 
 
-def _require(request: HttpRequest, permission: str) -> None:
-    if not request.user.has_perm(permission):
-        raise PermissionDenied
-
-
 def _row_permissions(request: HttpRequest) -> dict:
     """What the row buttons need, asked once per page rather than once per row."""
     return {
@@ -78,13 +74,13 @@ def _row_permissions(request: HttpRequest) -> dict:
     }
 
 
-def _money(value: Decimal) -> str:
-    return f"${value:,.2f}"
-
-
 def _close_modal(response: HttpResponse) -> HttpResponse:
-    response["HX-Trigger"] = json.dumps({"closeModal": True})
-    return response
+    return trigger_client_event(response, "closeModal")
+
+
+def _into_modal(response: HttpResponse) -> HttpResponse:
+    """Show this htmx answer inside the open confirm dialog instead of the form's target."""
+    return reswap(retarget(response, "#confirm-modal .modal-content"), "innerHTML")
 
 
 # --- manage page ---------------------------------------------------------------------
@@ -134,9 +130,9 @@ class ListState:
 
 
 @require_GET
+@permission_required("billing_agents.view_billingagent", raise_exception=True)
 @vary_on_headers("HX-Request")
 def agent_list(request: HttpRequest) -> TemplateResponse:
-    _require(request, "billing_agents.view_billingagent")
     state = ListState.from_query(request.GET)
     page_obj = Paginator(state.agents(), PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
@@ -153,9 +149,9 @@ def agent_list(request: HttpRequest) -> TemplateResponse:
 
 
 @require_GET
+@permission_required("billing_agents.view_billingagent", raise_exception=True)
 def agent_export(request: HttpRequest) -> HttpResponse:
     """The current list (same search, filter and sort, all pages) as CSV."""
-    _require(request, "billing_agents.view_billingagent")
     state = ListState.from_query(request.GET)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="billing-agents.csv"'
@@ -182,7 +178,8 @@ def agent_export(request: HttpRequest) -> HttpResponse:
                 _csv_safe(agent.email),
                 agent.customer_count,
                 agent.open_ticket_count,
-                f"{agent.open_balance:.2f}",
+                # A plain number (no $, no thousands comma) so a spreadsheet can sum it.
+                to_cents(agent.open_balance),
                 agent.last_ticket_at.date().isoformat() if agent.last_ticket_at else "",
                 "Active" if agent.is_active else "Inactive",
             ]
@@ -214,7 +211,6 @@ def _safe_next(request: HttpRequest) -> str | None:
 
 def _set_active(request: HttpRequest, pk: int, *, active: bool) -> HttpResponse:
     """GET: the confirm dialog (or page) with the agent's figures. POST: do it."""
-    _require(request, "billing_agents.deactivate_billingagent")
     agent = get_object_or_404(agents_with_figures(), pk=pk)
     next_url = _safe_next(request)
     verb = "Reactivate" if active else "Deactivate"
@@ -250,7 +246,7 @@ def _set_active(request: HttpRequest, pk: int, *, active: bool) -> HttpResponse:
             "title": f"{verb} {agent}?",
             "question": question,
             "details": [
-                ("Open balance", _money(agent.open_balance)),
+                ("Open balance", format_money(agent.open_balance)),
                 ("Customers", agent.customer_count),
                 ("Open tickets", agent.open_ticket_count),
             ],
@@ -265,12 +261,14 @@ def _set_active(request: HttpRequest, pk: int, *, active: bool) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@permission_required("billing_agents.deactivate_billingagent", raise_exception=True)
 @vary_on_headers("HX-Request")
 def agent_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
     return _set_active(request, pk, active=False)
 
 
 @require_http_methods(["GET", "POST"])
+@permission_required("billing_agents.deactivate_billingagent", raise_exception=True)
 @vary_on_headers("HX-Request")
 def agent_reactivate(request: HttpRequest, pk: int) -> HttpResponse:
     return _set_active(request, pk, active=True)
@@ -280,8 +278,8 @@ def agent_reactivate(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@permission_required("billing_agents.add_billingagent", raise_exception=True)
 def agent_create(request: HttpRequest) -> HttpResponse:
-    _require(request, "billing_agents.add_billingagent")
     form = BillingAgentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         agent = form.save()
@@ -293,8 +291,8 @@ def agent_create(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@permission_required("billing_agents.change_billingagent", raise_exception=True)
 def agent_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    _require(request, "billing_agents.change_billingagent")
     agent = get_object_or_404(BillingAgent, pk=pk)
     form = BillingAgentForm(request.POST or None, instance=agent)
     if request.method == "POST" and form.is_valid():
@@ -403,9 +401,9 @@ def account_figures(agent: BillingAgent) -> AccountFigures:
 
 
 @require_GET
-@vary_on_headers("HX-Request")
+@permission_required("billing_agents.view_billingagent", raise_exception=True)
+@vary_on_headers("HX-Request", "HX-Target")
 def agent_detail(request: HttpRequest, pk: int) -> TemplateResponse:
-    _require(request, "billing_agents.view_billingagent")
     agent = get_object_or_404(BillingAgent, pk=pk)
     target = request.htmx.target if is_partial_request(request) else None
     if target in SECTIONS:
@@ -426,13 +424,9 @@ def _section_response(request: HttpRequest, agent: BillingAgent, section: str) -
 
 
 def _refused(request: HttpRequest, context: dict) -> TemplateResponse:
-    """Show a refused action inside the open dialog (htmx) or on the confirm page."""
-    if is_partial_request(request):
-        response = confirm_response(request, context)
-        response["HX-Retarget"] = "#confirm-modal .modal-content"
-        response["HX-Reswap"] = "innerHTML"
-        return response
-    return confirm_response(request, context, status=409)
+    """Show a refused action inside the open dialog (htmx) or on the confirm page: 409."""
+    response = confirm_response(request, context, status=409)
+    return _into_modal(response) if is_partial_request(request) else response
 
 
 def _with_query(url: str, request: HttpRequest, param: str) -> str:
@@ -441,10 +435,10 @@ def _with_query(url: str, request: HttpRequest, param: str) -> str:
 
 
 @require_http_methods(["GET", "POST"])
+@permission_required("billing_agents.change_billingagent", raise_exception=True)
 @vary_on_headers("HX-Request")
 def agent_customer_remove(request: HttpRequest, pk: int, customer_pk: int) -> HttpResponse:
     """GET: confirm removing the customer from the agent. POST: remove it (never delete)."""
-    _require(request, "billing_agents.change_billingagent")
     agent = get_object_or_404(BillingAgent, pk=pk)
     customer = get_object_or_404(Customer, pk=customer_pk)
     action_url = _with_query(
@@ -477,10 +471,10 @@ def agent_customer_remove(request: HttpRequest, pk: int, customer_pk: int) -> Ht
 
 
 @require_http_methods(["GET", "POST"])
+@permission_required("billing_agents.change_billingagent", raise_exception=True)
 @vary_on_headers("HX-Request")
 def agent_ticket_remove(request: HttpRequest, pk: int, ticket_pk: int) -> HttpResponse:
     """GET: confirm taking the ticket off the agent, or say why not. POST: do it."""
-    _require(request, "billing_agents.change_billingagent")
     agent = get_object_or_404(BillingAgent, pk=pk)
     ticket = get_object_or_404(Ticket, pk=ticket_pk)
     action_url = _with_query(
@@ -492,7 +486,7 @@ def agent_ticket_remove(request: HttpRequest, pk: int, ticket_pk: int) -> HttpRe
         "title": f"Remove {ticket.number} from {agent}?",
         "question": f"{ticket.number} will no longer be billed through {agent}. The ticket is "
         "kept with its items and payments.",
-        "details": [("Balance due", _money(ticket.balance_due))],
+        "details": [("Balance due", format_money(ticket.balance_due))],
         "action_url": action_url,
         "confirm_label": "Remove from agent",
         "hx_target": "#tickets-section",
@@ -516,10 +510,10 @@ def agent_ticket_remove(request: HttpRequest, pk: int, ticket_pk: int) -> HttpRe
 
 
 @require_http_methods(["GET", "POST"])
+@permission_required("invoicing.adjust_credit", raise_exception=True)
 @vary_on_headers("HX-Request")
 def agent_credit_adjust(request: HttpRequest, pk: int) -> HttpResponse:
     """A manager's manual credit adjustment: a new ledger row with a reason."""
-    _require(request, "invoicing.adjust_credit")
     agent = get_object_or_404(BillingAgent, pk=pk)
     form = CreditAdjustmentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -531,7 +525,7 @@ def agent_credit_adjust(request: HttpRequest, pk: int) -> HttpResponse:
                 by=request.user,
             )
         except DomainError as error:
-            form.add_error(error.field if error.field in form.fields else None, error.message)
+            add_domain_error(form, error)
         else:
             messages.success(request, f"Credit adjustment recorded for {agent}.")
             if is_partial_request(request):
@@ -542,9 +536,8 @@ def agent_credit_adjust(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         page_or_partial(request, template, "credit-adjust-form"),
         {"agent": agent, "form": form},
-        status=200 if request.method == "GET" or is_partial_request(request) else 422,
+        status=422 if request.method == "POST" else 200,
     )
     if request.method == "POST" and is_partial_request(request):
-        response["HX-Retarget"] = "#confirm-modal .modal-content"
-        response["HX-Reswap"] = "innerHTML"
+        return _into_modal(response)
     return response

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django.contrib.postgres",
+    "django.forms",  # TemplatesSetting (FORM_RENDERER) finds Django's form templates here
     "django_htmx",
     "template_partials",
     "simple_history",
@@ -114,6 +115,9 @@ TEMPLATES = [
         },
     },
 ]
+
+# One form-rendering path: Bootstrap field template and widget classes (core.forms).
+FORM_RENDERER = "core.forms.ShopFormRenderer"
 
 WSGI_APPLICATION = "config.wsgi.application"
 

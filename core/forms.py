@@ -1,5 +1,10 @@
 """Form helpers shared by every app, and the form fields of the one input policy.
 
+Rendering has one path: settings.FORM_RENDERER is ShopFormRenderer, whose ShopBoundField
+gives every widget its Bootstrap class (and `is-invalid` when the field has errors), and
+whose field template (templates/forms/field.html) draws label, widget, help and error
+with aria-describedby. Templates write `{{ form.field.as_field_group }}` or `{{ form }}`.
+
 Money, quantity, percent and day-count fields read plain notation only (core.inputs), so
 NaN, infinities, exponents and non-ASCII digits get a clear message beside the field.
 """
@@ -10,29 +15,59 @@ from decimal import Decimal
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Model
+from django.forms.boundfield import BoundField
+from django.forms.renderers import TemplatesSetting
 
+from core.errors import DomainError
 from core.inputs import InvalidInput, check_document_date, parse_decimal, parse_id, parse_integer
-from core.money import MAX_MONEY
+from core.money import MAX_MONEY, format_money
 
-TOO_LARGE = f"That is too large: at most {MAX_MONEY:,.2f}."
+TOO_LARGE = f"That is too large: at most {format_money(MAX_MONEY)}."
 
 
-class BootstrapFormMixin:
-    """Give each widget the Bootstrap 5 class its type needs."""
+def bootstrap_class(widget: forms.Widget) -> str:
+    """The Bootstrap 5 class a widget's type needs ("" for hidden inputs)."""
+    if widget.is_hidden:
+        return ""
+    if isinstance(widget, forms.CheckboxInput | forms.RadioSelect):
+        return "form-check-input"
+    if isinstance(widget, forms.Select):
+        return "form-select"
+    return "form-control"
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            widget = field.widget
-            if isinstance(widget, forms.CheckboxInput | forms.RadioSelect):
-                css = "form-check-input"
-            elif isinstance(widget, forms.Select):
-                css = "form-select"
-            else:
-                css = "form-control"
-            classes = widget.attrs.get("class", "")
-            if css not in classes.split():
-                widget.attrs["class"] = f"{classes} {css}".strip()
+
+class ShopBoundField(BoundField):
+    """Every widget gets its Bootstrap class, and `is-invalid` while the field has errors.
+
+    Django adds aria-invalid and aria-describedby (`<id>_helptext`, `<id>_error`) itself;
+    the field template gives the help and error those ids.
+    """
+
+    def build_widget_attrs(self, attrs, widget=None):
+        widget = widget or self.field.widget
+        attrs = super().build_widget_attrs(attrs, widget)
+        classes = (attrs.get("class") or widget.attrs.get("class", "")).split()
+        wanted = [bootstrap_class(widget)]
+        if self.errors and not widget.is_hidden:
+            wanted.append("is-invalid")
+        classes += [css for css in wanted if css and css not in classes]
+        if classes:
+            attrs["class"] = " ".join(classes)
+        return attrs
+
+
+class ShopFormRenderer(TemplatesSetting):
+    """The project's one form renderer (settings.FORM_RENDERER)."""
+
+    field_template_name = "forms/field.html"
+    bound_field_class = ShopBoundField
+
+
+def add_domain_error(form: forms.BaseForm, error: DomainError) -> None:
+    """Put a refused rule's message on the form: beside its field if the form has that
+    field, otherwise among the form's non-field errors (shown as the form's alert)."""
+    field = error.field if error.field in form.fields else None
+    form.add_error(field, error.message)
 
 
 class PlainDecimalField(forms.DecimalField):

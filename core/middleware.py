@@ -4,6 +4,7 @@ from collections.abc import Callable
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django_htmx.http import trigger_client_event
 
 from core.plans import PLAN_REQUIRED_MESSAGE, billing_enabled, is_billing_feature
 
@@ -50,12 +51,10 @@ class HtmxMessagesMiddleware:
             return response
         pending = [{"message": str(m), "tags": m.tags} for m in messages.get_messages(request)]
         if pending:
-            trigger = {}
             if response.get("HX-Trigger"):
                 try:
-                    trigger = json.loads(response["HX-Trigger"])
-                except ValueError:
-                    trigger = {response["HX-Trigger"]: True}
-            trigger["messages"] = {"items": pending}
-            response["HX-Trigger"] = json.dumps(trigger)
+                    json.loads(response["HX-Trigger"])
+                except ValueError:  # a bare event name: make it JSON so the helper can merge
+                    response["HX-Trigger"] = json.dumps({response["HX-Trigger"]: True})
+            trigger_client_event(response, "messages", {"items": pending})
         return response

@@ -4,7 +4,7 @@ from django import forms
 from django.db.models import Q, QuerySet
 
 from billing_agents.models import BillingAgent
-from core.forms import BootstrapFormMixin, IdChoiceField, StrictIntegerField
+from core.forms import IdChoiceField, StrictIntegerField
 from customers.models import Customer
 
 # With more active agents than this, the form shows a search box that narrows the picker.
@@ -37,7 +37,7 @@ class AgentChoiceField(IdChoiceField):
         return str(obj) if obj.is_active else f"{obj} (inactive)"
 
 
-class CustomerForm(BootstrapFormMixin, forms.ModelForm):
+class CustomerForm(forms.ModelForm):
     """Contact, address and billing terms; the billing agent is applied by the service."""
 
     billing_agent = AgentChoiceField(
@@ -89,8 +89,6 @@ class CustomerForm(BootstrapFormMixin, forms.ModelForm):
                 current_id=current_id, q=agent_q, selected_id=selected_agent_id
             )
             field.initial = current_id
-            # Plain <select>: one SQL query for the options, no per-option lookups.
-            field.widget.attrs.update({"class": "form-select"})
         else:
             # Plans without billing agents: the field is not offered at all.
             del self.fields["billing_agent"]

@@ -5,7 +5,7 @@ partial named after the DOM id it swaps (core.htmx.page_or_partial).
 """
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -14,7 +14,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
 from billing_agents.models import BillingAgent
+from core.access import require_perm
 from core.errors import DomainError
+from core.forms import add_domain_error
 from core.htmx import is_partial_request, page_or_partial
 from core.inputs import parse_id, search_text
 from core.plans import billing_enabled, requires_billing_plan
@@ -31,11 +33,6 @@ FORM_TEMPLATE = "customers/customer_form.html"
 DETAIL_TEMPLATE = "customers/customer_detail.html"
 
 
-def _require(request: HttpRequest, permission: str) -> None:
-    if not request.user.has_perm(permission):
-        raise PermissionDenied
-
-
 def _query(request: HttpRequest) -> str:
     return search_text(request.GET.get("q", ""))
 
@@ -44,10 +41,10 @@ def _query(request: HttpRequest) -> str:
 
 
 @require_GET
+@permission_required("customers.view_customer", raise_exception=True)
 @vary_on_headers("HX-Request")
 def customer_list(request: HttpRequest) -> TemplateResponse:
     """The lookup: search as you type over name, company, phone and email, paginated."""
-    _require(request, "customers.view_customer")
     q = _query(request)
     customers = Customer.objects.search(q).for_list()
     page_obj = Paginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -96,7 +93,7 @@ def _save(request: HttpRequest, form: CustomerForm, *, move: bool) -> HttpRespon
             by=request.user,
         )
     except DomainError as error:
-        form.add_error(error.field if error.field in form.fields else None, error.message)
+        add_domain_error(form, error)
         return None
     messages.success(request, f"{customer} was {'added' if is_new else 'saved'}.")
     if moved:
@@ -107,8 +104,8 @@ def _save(request: HttpRequest, form: CustomerForm, *, move: bool) -> HttpRespon
 
 
 @require_http_methods(["GET", "POST"])
+@permission_required("customers.add_customer", raise_exception=True)
 def customer_create(request: HttpRequest) -> HttpResponse:
-    _require(request, "customers.add_customer")
     form = CustomerForm(request.POST or None, with_agent=billing_enabled())
     if request.method == "POST" and form.is_valid():
         response = _save(request, form, move=False)
@@ -119,6 +116,7 @@ def customer_create(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@permission_required("customers.change_customer", raise_exception=True)
 def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """Edit; when the agent changes and open tickets could follow, offer to move them.
 
@@ -126,7 +124,6 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
     htmx as soon as the picker changes); without JavaScript the first Save that changes
     the agent shows it instead of saving.
     """
-    _require(request, "customers.change_customer")
     customer = get_object_or_404(Customer.objects.select_related("billing_agent"), pk=pk)
     form = CustomerForm(request.POST or None, instance=customer, with_agent=billing_enabled())
     move_count = 0
@@ -158,11 +155,7 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @requires_billing_plan
 def customer_agent_picker(request: HttpRequest) -> HttpResponse:
     """The agent picker narrowed to `agent_q`, keeping the agent chosen so far."""
-    if not (
-        request.user.has_perm("customers.change_customer")
-        or request.user.has_perm("customers.add_customer")
-    ):
-        raise PermissionDenied
+    require_perm(request.user, "customers.change_customer", "customers.add_customer")
     customer_id = parse_id(request.GET.get("customer", ""))
     customer = get_object_or_404(Customer, pk=customer_id) if customer_id else None
     selected_id = parse_id(request.GET.get("billing_agent", ""))
@@ -179,11 +172,11 @@ def customer_agent_picker(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@permission_required("customers.change_customer", raise_exception=True)
 @vary_on_headers("HX-Request")
 @requires_billing_plan
 def customer_agent_offer(request: HttpRequest, pk: int) -> HttpResponse:
     """How many open tickets would follow the customer to the agent now in the picker."""
-    _require(request, "customers.change_customer")
     customer = get_object_or_404(Customer, pk=pk)
     selected_id = parse_id(request.GET.get("billing_agent", ""))
     agent = BillingAgent.objects.filter(pk=selected_id).first() if selected_id else None
@@ -200,9 +193,9 @@ def customer_agent_offer(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
+@permission_required("customers.view_customer", raise_exception=True)
 @vary_on_headers("HX-Request")
 def customer_detail(request: HttpRequest, pk: int) -> TemplateResponse:
-    _require(request, "customers.view_customer")
     customer = get_object_or_404(
         customers_with_open_balance().select_related("billing_agent"), pk=pk
     )

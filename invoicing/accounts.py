@@ -4,8 +4,6 @@ Pages name a payer by token ("agent-12", "customer-34") so one field can hold ei
 account behind it (invoicing.models.Account) answers everything else about the payer.
 """
 
-from django.db.models import Q
-
 from billing_agents.models import BillingAgent
 from core.inputs import parse_token
 from customers.models import Customer
@@ -44,24 +42,8 @@ def account_from_token(token: str | None, *, billable_only: bool = True) -> Acco
 
 def search_payers(text: str, *, limit: int = 15) -> list[Account]:
     """Accounts (unsaved when new) of billing agents (active or not) and directly billable
-    customers matching the text."""
-    text = text.strip()
-    agents = BillingAgent.objects.all()
-    customers = Customer.objects.directly_billable()
-    if text:
-        agents = agents.filter(
-            Q(company_name__icontains=text)
-            | Q(contact_first_name__icontains=text)
-            | Q(contact_last_name__icontains=text)
-            | Q(email__icontains=text)
-            | Q(phone__icontains=text)
-        )
-        customers = customers.filter(
-            Q(first_name__icontains=text)
-            | Q(last_name__icontains=text)
-            | Q(company_name__icontains=text)
-            | Q(email__icontains=text)
-            | Q(phone__icontains=text)
-        )
-    payers = [*agents.order_by("-is_active", "company_name")[:limit], *customers[:limit]]
+    customers matching the text, by each model's own search."""
+    agents = BillingAgent.objects.search(text).order_by("-is_active", "company_name")
+    customers = Customer.objects.directly_billable().search(text)
+    payers = [*agents[:limit], *customers[:limit]]
     return [Account.of(payer) for payer in payers]

@@ -10,11 +10,12 @@ from django.utils import timezone
 
 from core.forms import DocumentDateField, IdChoiceField, MoneyField
 from core.inputs import parse_id
+from core.money import format_money
 from invoicing.accounts import account_from_token
-from invoicing.models import Account, Invoice
+from invoicing.models import Account, DisplayStatus, Invoice
 from tickets.models import Location, PaymentMethod
 
-DATE_INPUT = forms.DateInput(attrs={"type": "date", "class": "form-control"}, format="%Y-%m-%d")
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class IdListField(forms.Field):
@@ -54,14 +55,12 @@ class TicketFilterForm(forms.Form):
         queryset=Location.objects.all(),
         required=False,
         empty_label="All locations",
-        widget=forms.Select(attrs={"class": "form-select"}),
     )
     date_field = forms.ChoiceField(
         choices=[("created", "Created"), ("updated", "Updated")],
         required=False,
         initial="created",
         label="Date",
-        widget=forms.Select(attrs={"class": "form-select"}),
     )
     date_from = DocumentDateField(required=False, label="From", widget=DATE_INPUT)
     date_to = DocumentDateField(required=False, label="To", widget=DATE_INPUT)
@@ -102,7 +101,7 @@ class RemittanceForm(forms.Form):
 
     amount = MoneyField(
         min_value=Decimal("0.01"),
-        widget=forms.NumberInput(attrs={"class": "form-control", "step": "0.01", "min": "0.01"}),
+        widget=forms.NumberInput(attrs={"step": "0.01", "min": "0.01"}),
     )
     method = forms.ChoiceField(
         choices=[
@@ -113,13 +112,11 @@ class RemittanceForm(forms.Form):
             (PaymentMethod.ACCOUNT_CREDIT, "Account credit"),
         ],
         initial=PaymentMethod.CHEQUE,
-        widget=forms.Select(attrs={"class": "form-select"}),
     )
     reference = forms.CharField(
         max_length=100,
         required=False,
         help_text="Cheque number, transaction id…",
-        widget=forms.TextInput(attrs={"class": "form-control"}),
     )
     received_on = DocumentDateField(
         label="Date received", initial=timezone.localdate, widget=DATE_INPUT
@@ -136,7 +133,8 @@ class RemittanceForm(forms.Form):
                 required=False,
                 label=line.ticket.number,
                 error_messages={
-                    "max_value": f"At most {line.balance}: that is all this ticket owes."
+                    "max_value": f"At most {format_money(line.balance)}: "
+                    "that is all this ticket owes."
                 },
             )
 
@@ -152,36 +150,18 @@ class RemittanceForm(forms.Form):
         return {pk: v for pk, v in values.items() if v is not None}
 
 
-STATUS_FILTERS = [
-    ("", "All live"),
-    ("open", "Open"),
-    ("partially_paid", "Partially paid"),
-    ("overdue", "Overdue"),
-    ("paid", "Paid"),
-    ("deleted", "Deleted"),
-    ("all", "All, with deleted"),
-]
+STATUS_FILTERS = [("", "All live"), *DisplayStatus.choices, ("all", "All, with deleted")]
 
 
 class InvoiceFilterForm(forms.Form):
     q = forms.CharField(
         required=False,
         label="Search",
-        widget=forms.SearchInput(
-            attrs={"class": "form-control", "placeholder": "Number, payer name or email"}
-        ),
+        widget=forms.SearchInput(attrs={"placeholder": "Number, payer name or email"}),
     )
-    status = forms.ChoiceField(
-        choices=STATUS_FILTERS, required=False, widget=forms.Select(attrs={"class": "form-select"})
-    )
-    payer = forms.ChoiceField(
-        choices=[], required=False, widget=forms.Select(attrs={"class": "form-select"})
-    )
-    overdue = forms.BooleanField(
-        required=False,
-        label="Overdue only",
-        widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
-    )
+    status = forms.ChoiceField(choices=STATUS_FILTERS, required=False)
+    payer = forms.ChoiceField(choices=[], required=False)
+    overdue = forms.BooleanField(required=False, label="Overdue only")
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -209,7 +189,7 @@ class InvoiceFilterForm(forms.Form):
         elif status != "all":
             invoices = invoices.with_display_status(status)
         if data.get("overdue"):
-            invoices = invoices.with_display_status("overdue")
+            invoices = invoices.overdue()
         account = account_from_token(data.get("payer"), billable_only=False)
         if account is not None:
             invoices = invoices.for_account(account)

@@ -21,7 +21,7 @@ from simple_history.utils import bulk_create_with_history
 
 from core.errors import DomainError
 from core.inputs import check_document_date
-from core.money import ZERO, ensure_fits, to_cents
+from core.money import ZERO, ensure_fits, format_money, to_cents
 from invoicing.allocation import AllocationError, propose_allocation, validate_allocation
 from invoicing.ledger import post_credit
 from invoicing.models import (
@@ -290,7 +290,8 @@ def _split(
         split = propose_allocation(balances, amount)
         if from_credit and split.credit:
             raise AllocationError(
-                f"Only {split.allocated} is due; use at most that much credit.", field="amount"
+                f"Only {format_money(split.allocated)} is due; use at most that much credit.",
+                field="amount",
             )
         return split
     known = {line.pk for line in lines}
@@ -330,7 +331,8 @@ def _replayed(
     ):
         raise IdempotencyKeyReused(
             f"This payment form already recorded {existing.get_method_display().lower()} "
-            f"{existing.amount} for {existing.invoice.number}; nothing was recorded now. "
+            f"{format_money(existing.amount)} for {existing.invoice.number}; "
+            "nothing was recorded now. "
             "Open the remittance form again to record another payment."
         )
     existing.already_recorded = True

@@ -15,12 +15,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from core.errors import DomainError
+from core.forms import add_domain_error
 from core.htmx import confirm_response, is_partial_request, page_or_partial
 from core.inputs import InvalidInput, parse_decimal, search_text
-from core.money import MAX_MONEY, ZERO, to_cents
+from core.money import MAX_MONEY, ZERO, format_money, to_cents
 from invoicing import services
 from invoicing.accounts import account_for, account_from_token, search_payers
 from invoicing.forms import (
@@ -48,11 +49,6 @@ def _redirect(request: HttpRequest, url: str) -> HttpResponse:
     if getattr(request, "htmx", False):
         return HttpResponseClientRedirect(url)
     return HttpResponseRedirect(url)
-
-
-def _form_error(form, error: DomainError) -> None:
-    field = error.field if error.field in form.fields else None
-    form.add_error(field, error.message)
 
 
 # --- list ------------------------------------------------------------------------------
@@ -134,7 +130,7 @@ def invoice_create(request: HttpRequest) -> HttpResponse:
                     send_email=data["send_email"],
                 )
             except DomainError as error:
-                _form_error(form, error)
+                add_domain_error(form, error)
             else:
                 numbers = ", ".join(i.number for i in invoices)
                 note = " and emailed" if data["send_email"] else ""
@@ -208,6 +204,8 @@ def _invoice_context(invoice: Invoice) -> dict:
 
 
 def _shown(value) -> str:
+    if isinstance(value, Decimal):  # an invoice's only decimals are its total and amount paid
+        return format_money(value)
     return "—" if value is None or value == "" else str(value)
 
 
@@ -359,25 +357,24 @@ def invoice_remittance(request: HttpRequest, pk: int) -> HttpResponse:
                 by=request.user,
             )
         except DomainError as error:
-            field = error.field if error.field in form.fields else None
-            form.add_error(field, error.message)
+            add_domain_error(form, error)
         else:
             if remittance.already_recorded:
                 messages.info(
                     request,
                     f"This payment was already recorded ({remittance.get_method_display()} "
-                    f"{remittance.amount} on {remittance.received_on:%Y-%m-%d}).",
+                    f"{format_money(remittance.amount)} on {remittance.received_on:%Y-%m-%d}).",
                 )
             else:
                 credit = (
-                    f"; {remittance.credit} added to the payer's credit"
+                    f"; {format_money(remittance.credit)} added to the payer's credit"
                     if remittance.credit
                     else ""
                 )
                 messages.success(
                     request,
                     f"Recorded {remittance.get_method_display().lower()} payment of "
-                    f"{remittance.amount} for {invoice.number}{credit}.",
+                    f"{format_money(remittance.amount)} for {invoice.number}{credit}.",
                 )
             return _redirect(request, invoice.get_absolute_url())
     values = {
@@ -457,8 +454,8 @@ def invoice_delete(request: HttpRequest, pk: int) -> HttpResponse:
             ),
             "details": [
                 ("Payer", invoice.account.name),
-                ("Total", invoice.total),
-                ("Paid", invoice.amount_paid),
+                ("Total", format_money(invoice.total)),
+                ("Paid", format_money(invoice.amount_paid)),
                 ("Tickets", invoice.lines.count()),
             ],
             "action_url": action_url + ("?from=list" if from_list else ""),
@@ -483,8 +480,7 @@ def invoice_delete(request: HttpRequest, pk: int) -> HttpResponse:
         response = TemplateResponse(
             request, "invoicing/invoice_list.html#invoice-row", {"invoice": invoice}
         )
-        response["HX-Trigger"] = "closeModal"
-        return response
+        return trigger_client_event(response, "closeModal")
     return _redirect(request, invoice.get_absolute_url())
 
 

@@ -8,7 +8,7 @@ and their DomainError is shown beside the field.
 from django import forms
 
 from billing_agents.models import BillingAgent
-from core.forms import BootstrapFormMixin, IdChoiceField, MoneyField, QuantityField
+from core.forms import IdChoiceField, MoneyField, QuantityField
 from customers.forms import AgentChoiceField, agent_choices
 from customers.models import Customer
 from tickets.models import OPEN_FILTER, DiscountType, Location, PaymentMethod
@@ -22,14 +22,19 @@ def _money_field(label: str, **kwargs) -> MoneyField:
     return MoneyField(label=label, widget=forms.NumberInput(attrs=MONEY_ATTRS), **kwargs)
 
 
-class TicketCreateForm(BootstrapFormMixin, forms.Form):
+class TicketCreateForm(forms.Form):
     kind = forms.ChoiceField(
-        label="Kind", choices=Kind.choices, initial=Kind.REPAIR, widget=forms.RadioSelect
+        label="Kind",
+        choices=[(Kind.REPAIR, "Repair ticket"), (Kind.QUICK_SALE, Kind.QUICK_SALE.label)],
+        initial=Kind.REPAIR,
+        widget=forms.RadioSelect,
     )
     location = IdChoiceField(
         label="Location", queryset=Location.objects.order_by("name"), empty_label=None
     )
-    device = forms.CharField(label="Device", max_length=200, required=False)
+    device = forms.CharField(
+        label="Device", max_length=200, required=False, help_text="Needed for a repair."
+    )
     problem_description = forms.CharField(
         label="Problem description", required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
@@ -76,8 +81,6 @@ class TicketFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         if not with_agent:
             del self.fields["billing_agent"]
-        for name, field in self.fields.items():
-            field.widget.attrs["class"] = "form-control" if name == "q" else "form-select"
         self.fields["q"].widget.attrs.update(
             {"type": "search", "placeholder": "T-000123 or customer", "autocomplete": "off"}
         )
@@ -95,7 +98,7 @@ class TicketFilterForm(forms.Form):
         }
 
 
-class ItemForm(BootstrapFormMixin, forms.Form):
+class ItemForm(forms.Form):
     description = forms.CharField(label="Description", max_length=300)
     quantity = QuantityField(
         label="Quantity",
@@ -106,12 +109,12 @@ class ItemForm(BootstrapFormMixin, forms.Form):
     taxable = forms.BooleanField(label="Taxable", required=False, initial=True)
 
 
-class DiscountForm(BootstrapFormMixin, forms.Form):
+class DiscountForm(forms.Form):
     discount_type = forms.ChoiceField(label="Discount type", choices=DiscountType.choices)
     discount_value = _money_field("Discount value")
 
 
-class DepositForm(BootstrapFormMixin, forms.Form):
+class DepositForm(forms.Form):
     amount = _money_field("Deposit amount")
     method = forms.ChoiceField(
         label="Payment method",
@@ -120,7 +123,7 @@ class DepositForm(BootstrapFormMixin, forms.Form):
     reference = forms.CharField(label="Reference", max_length=100, required=False)
 
 
-class AgentForm(BootstrapFormMixin, forms.Form):
+class AgentForm(forms.Form):
     """Another active agent, or none, for a ticket that has a customer."""
 
     billing_agent = AgentChoiceField(

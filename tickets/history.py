@@ -12,7 +12,8 @@ from datetime import datetime
 from decimal import Decimal
 
 from billing_agents.models import BillingAgent
-from core.templatetags.shop import money
+from core.history import FieldChange, changed_by
+from core.money import format_money
 from customers.models import Customer
 from tickets.models import (
     DiscountType,
@@ -28,13 +29,6 @@ ACTIONS = {"+": "added", "~": "changed", "-": "removed"}
 
 
 @dataclass(frozen=True)
-class Change:
-    label: str
-    old: str
-    new: str
-
-
-@dataclass(frozen=True)
 class Entry:
     when: datetime
     who: str
@@ -43,14 +37,7 @@ class Entry:
     action: str
     title: str
     details: str = ""
-    changes: list[Change] = field(default_factory=list)
-
-
-def _who(record) -> str:
-    user = record.history_user
-    if user is None:
-        return "System"
-    return user.get_full_name() or user.get_username()
+    changes: list[FieldChange] = field(default_factory=list)
 
 
 def _quantity(value: Decimal | None) -> str:
@@ -63,7 +50,8 @@ def _yes_no(value: bool | None) -> str:
 
 def _item_line(record) -> str:
     taxed = "" if record.taxable else ", not taxable"
-    return f"{_quantity(record.quantity)} \N{MULTIPLICATION SIGN} {money(record.unit_price)}{taxed}"
+    price = format_money(record.unit_price)
+    return f"{_quantity(record.quantity)} \N{MULTIPLICATION SIGN} {price}{taxed}"
 
 
 def _item_entries(ticket_id: int, limit: int) -> list[Entry]:
@@ -76,18 +64,20 @@ def _item_entries(ticket_id: int, limit: int) -> list[Entry]:
             shown = [
                 ("Description", record.previous_description, record.description, str),
                 ("Quantity", record.previous_quantity, record.quantity, _quantity),
-                ("Unit price", record.previous_unit_price, record.unit_price, money),
+                ("Unit price", record.previous_unit_price, record.unit_price, format_money),
                 ("Taxable", record.previous_taxable, record.taxable, _yes_no),
             ]
             changes = [
-                Change(label, show(old), show(new)) for label, old, new, show in shown if old != new
+                FieldChange(label, show(old), show(new))
+                for label, old, new, show in shown
+                if old != new
             ]
             if not changes:
                 continue  # saved without a change
         entries.append(
             Entry(
                 when=record.history_date,
-                who=_who(record),
+                who=changed_by(record),
                 subject="item",
                 action=action,
                 title=record.description,
@@ -111,10 +101,10 @@ def _payment_entries(ticket_id: int, limit: int) -> list[Entry]:
         entries.append(
             Entry(
                 when=record.history_date,
-                who=_who(record),
+                who=changed_by(record),
                 subject="payment",
                 action="recorded" if record.history_type == "+" else "removed",
-                title=f"{kind} {money(record.amount)}",
+                title=f"{kind} {format_money(record.amount)}",
                 details=f"{method}{reference}",
             )
         )
@@ -128,7 +118,7 @@ def _discount(discount_type: str | None, value: Decimal | None) -> str:
         return "None"
     if discount_type == DiscountType.PERCENT:
         return f"{value.normalize():f} %"
-    return money(value)
+    return format_money(value)
 
 
 def _ticket_entries(ticket_id: int, limit: int, *, with_agent: bool) -> list[Entry]:
@@ -155,13 +145,13 @@ def _ticket_entries(ticket_id: int, limit: int, *, with_agent: bool) -> list[Ent
     for record in records:
         if record.history_type == "+":
             entries.append(
-                Entry(record.history_date, _who(record), "ticket", "created", "Ticket opened")
+                Entry(record.history_date, changed_by(record), "ticket", "created", "Ticket opened")
             )
             continue
         changes = []
         if record.current_customer_id != record.previous_customer_id:
             changes.append(
-                Change(
+                FieldChange(
                     "Customer",
                     customers.get(record.previous_customer_id, "—"),
                     customers.get(record.current_customer_id, "—"),
@@ -169,7 +159,7 @@ def _ticket_entries(ticket_id: int, limit: int, *, with_agent: bool) -> list[Ent
             )
         if with_agent and record.current_billing_agent_id != record.previous_billing_agent_id:
             changes.append(
-                Change(
+                FieldChange(
                     "Billing agent",
                     agents.get(record.previous_billing_agent_id, "—"),
                     agents.get(record.current_billing_agent_id, "—"),
@@ -178,12 +168,12 @@ def _ticket_entries(ticket_id: int, limit: int, *, with_agent: bool) -> list[Ent
         old_discount = _discount(record.previous_discount_type, record.previous_discount_value)
         new_discount = _discount(record.discount_type, record.discount_value)
         if old_discount != new_discount:
-            changes.append(Change("Discount", old_discount, new_discount))
+            changes.append(FieldChange("Discount", old_discount, new_discount))
         if changes:
             entries.append(
                 Entry(
                     when=record.history_date,
-                    who=_who(record),
+                    who=changed_by(record),
                     subject="ticket",
                     action="changed",
                     title="Ticket changed",

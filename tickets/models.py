@@ -14,7 +14,7 @@ from simple_history.manager import HistoricalQuerySet
 from simple_history.models import HistoricalRecords
 
 from core.errors import DomainError
-from core.money import ZERO, to_cents
+from core.money import ZERO, format_money, to_cents
 from customers.models import Customer
 from tickets.totals import (
     AMOUNT,
@@ -352,11 +352,14 @@ class Ticket(models.Model):
             return f"Attach a customer before moving {self.number} to {label}."
         if target == Status.CLOSED and self.balance_due > 0:
             return (
-                f"{self.number} still has {self.balance_due} due; "
+                f"{self.number} still has {format_money(self.balance_due)} due; "
                 "take payment or invoice it before closing."
             )
         if target == Status.CANCELLED and self.amount_paid > 0:
-            return f"{self.number} has {self.amount_paid} paid; refund it before cancelling."
+            return (
+                f"{self.number} has {format_money(self.amount_paid)} paid; "
+                "refund it before cancelling."
+            )
         return None
 
     def check_move(self, target: str, *, via: str = STAFF) -> None:
@@ -440,8 +443,8 @@ class Ticket(models.Model):
             if open_balance > agent.credit_limit:
                 if not override_credit_limit:
                     raise CreditLimitExceeded(
-                        f"{agent} would owe ${open_balance:,.2f} with {self.number}, over "
-                        f"its credit limit of ${agent.credit_limit:,.2f}.",
+                        f"{agent} would owe {format_money(open_balance)} with {self.number}, over "
+                        f"its credit limit of {format_money(agent.credit_limit)}.",
                         open_balance=open_balance,
                         credit_limit=agent.credit_limit,
                     )
@@ -524,7 +527,7 @@ class TicketPayment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.amount} on {self.ticket.number}"
+        return f"{self.get_kind_display()} {format_money(self.amount)} on {self.ticket.number}"
 
 
 class TicketStatusChange(models.Model):

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from billing_agents.models import BillingAgent
 from core.errors import DomainError
-from core.money import MAX_MONEY, to_cents
+from core.money import MAX_MONEY, format_money, to_cents
 from customers.models import Customer
 from customers.services import ensure_agent_choosable
 from tickets.models import (
@@ -304,8 +304,8 @@ def add_deposit(
     locked.ensure_editable()
     if amount > locked.balance_due:
         raise InvalidDeposit(
-            f"The deposit ({amount:.2f}) cannot be more than the balance due "
-            f"({locked.balance_due:.2f}).",
+            f"The deposit ({format_money(amount)}) cannot be more than the balance due "
+            f"({format_money(locked.balance_due)}).",
             field="amount",
         )
     payment = TicketPayment(

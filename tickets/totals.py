@@ -10,7 +10,7 @@ from dataclasses import dataclass, fields
 from decimal import Decimal
 
 from core.errors import DomainError
-from core.money import ZERO, ensure_fits, to_cents
+from core.money import ZERO, ensure_fits, format_money, to_cents
 
 PERCENT = "percent"
 AMOUNT = "amount"
@@ -112,8 +112,8 @@ def ensure_discount_within_subtotal(totals: Totals, *, number: str) -> None:
     """Raise InvalidDiscount (on discount_value) when the discount is more than the subtotal."""
     if totals.discount > totals.subtotal:
         raise InvalidDiscount(
-            f"The discount ({totals.discount:.2f}) cannot be more than the subtotal "
-            f"({totals.subtotal:.2f}) of {number}.",
+            f"The discount ({format_money(totals.discount)}) cannot be more than the subtotal "
+            f"({format_money(totals.subtotal)}) of {number}.",
             field="discount_value",
         )
 
@@ -122,7 +122,8 @@ def ensure_not_paid_over_total(totals: Totals, *, number: str) -> None:
     """Raise PaidOverTotal when what was paid is more than the total."""
     if totals.balance_due < 0:
         raise PaidOverTotal(
-            f"This change would leave {number} paid {-totals.balance_due:.2f} more than its total."
+            f"This change would leave {number} paid {format_money(-totals.balance_due)} more "
+            "than its total."
         )
 
 

@@ -8,7 +8,7 @@ message beside the field and a 4xx status.
 """
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -16,9 +16,12 @@ from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from core.access import require_perm
 from core.errors import DomainError
+from core.forms import add_domain_error
 from core.htmx import is_partial_request, page_or_partial
 from core.inputs import parse_id, search_text
+from core.money import format_money
 from core.plans import billing_enabled, requires_billing_plan
 from customers.models import Customer
 from tickets import services
@@ -42,11 +45,6 @@ DETAIL_TEMPLATE = "tickets/ticket_detail.html"
 DETAIL_PARTIALS = frozenset({"ticket-workspace", "customer-results"})
 
 
-def _require(request: HttpRequest, permission: str) -> None:
-    if not request.user.has_perm(permission):
-        raise PermissionDenied
-
-
 def _ticket(pk: int) -> Ticket:
     return get_object_or_404(
         Ticket.objects.select_related("location", "customer", "billing_agent"), pk=pk
@@ -57,11 +55,11 @@ def _ticket(pk: int) -> Ticket:
 
 
 @require_GET
+@permission_required("tickets.view_ticket", raise_exception=True)
 @vary_on_headers("HX-Request")
 def ticket_list(request: HttpRequest) -> TemplateResponse:
     """Tickets, newest first, filtered by status, kind, location and agent, searchable by
     number or customer; one page is a fixed number of queries."""
-    _require(request, "tickets.view_ticket")
     form = TicketFilterForm(request.GET, with_agent=billing_enabled())
     tickets = Ticket.objects.for_list().order_by("-created_at", "-id")
     if form.is_valid():
@@ -74,9 +72,9 @@ def ticket_list(request: HttpRequest) -> TemplateResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@permission_required("tickets.add_ticket", raise_exception=True)
 def ticket_create(request: HttpRequest) -> HttpResponse:
     """A repair (device, problem) or a quick sale at a location; `?customer=` pre-attaches."""
-    _require(request, "tickets.add_ticket")
     initial = {"customer": parse_id(request.GET.get("customer"))}
     form = TicketCreateForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -185,10 +183,10 @@ def _customer_results(q: str) -> list[Customer]:
 
 
 @require_GET
+@permission_required("tickets.view_ticket", raise_exception=True)
 @vary_on_headers("HX-Request", "HX-Target")
 def ticket_detail(request: HttpRequest, pk: int) -> TemplateResponse:
     """The ticket page; htmx may ask for the workspace or the customer lookup results."""
-    _require(request, "tickets.view_ticket")
     ticket = _ticket(pk)
     context = _workspace(request, ticket)
     target = request.htmx.target if is_partial_request(request) else None
@@ -210,21 +208,17 @@ def _done(request: HttpRequest, ticket: Ticket, message: str) -> HttpResponse:
 def _refused(
     request: HttpRequest, ticket: Ticket, *, status: int = 422, **overrides
 ) -> TemplateResponse:
-    """A refusal: the workspace (htmx) or the page (status 4xx) with the message shown."""
+    """A refusal: the workspace (htmx) or the page, with the message shown and a 4xx status
+    (422 for a refused form, 409 for a refused move; htmx swaps both, see base.html)."""
     ticket = _ticket(ticket.pk)  # what the database holds: the refused change left no trace
     context = _workspace(request, ticket, **overrides)
-    if is_partial_request(request):
-        return TemplateResponse(request, f"{DETAIL_TEMPLATE}#ticket-workspace", context)
-    return TemplateResponse(request, DETAIL_TEMPLATE, context, status=status)
-
-
-def _form_error(form, error: DomainError) -> None:
-    form.add_error(error.field if error.field in form.fields else None, error.message)
+    template = page_or_partial(request, DETAIL_TEMPLATE, "ticket-workspace")
+    return TemplateResponse(request, template, context, status=status)
 
 
 @require_POST
+@permission_required("tickets.change_ticket", raise_exception=True)
 def ticket_attach_customer(request: HttpRequest, pk: int) -> HttpResponse:
-    _require(request, "tickets.change_ticket")
     ticket = _ticket(pk)
     customer_id = parse_id(request.POST.get("customer"))
     customer = (
@@ -245,9 +239,9 @@ def ticket_attach_customer(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
+@permission_required("tickets.change_ticket", raise_exception=True)
 @requires_billing_plan
 def ticket_set_agent(request: HttpRequest, pk: int) -> HttpResponse:
-    _require(request, "tickets.change_ticket")
     ticket = _ticket(pk)
     form = AgentForm(request.POST, current_id=ticket.billing_agent_id)
     if form.is_valid():
@@ -255,7 +249,7 @@ def ticket_set_agent(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.set_billing_agent(ticket=ticket, agent=agent, by=request.user)
         except DomainError as error:
-            _form_error(form, error)
+            add_domain_error(form, error)
         else:
             if agent is None:
                 return _done(request, ticket, f"{ticket.number} is no longer billed to an agent.")
@@ -264,23 +258,23 @@ def ticket_set_agent(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
+@permission_required("tickets.change_ticket", raise_exception=True)
 def ticket_add_item(request: HttpRequest, pk: int) -> HttpResponse:
-    _require(request, "tickets.change_ticket")
     ticket = _ticket(pk)
     form = ItemForm(request.POST, prefix="item")
     if form.is_valid():
         try:
             item = services.add_item(ticket=ticket, **form.cleaned_data, by=request.user)
         except DomainError as error:
-            _form_error(form, error)
+            add_domain_error(form, error)
         else:
             return _done(request, ticket, f"Added “{item.description}”.")
     return _refused(request, ticket, item_form=form)
 
 
 @require_POST
+@permission_required("tickets.change_ticket", raise_exception=True)
 def ticket_update_item(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
-    _require(request, "tickets.change_ticket")
     ticket = _ticket(pk)
     item = get_object_or_404(TicketItem, pk=item_pk, ticket=ticket)
     form = _item_form(item, request.POST)
@@ -288,15 +282,15 @@ def ticket_update_item(request: HttpRequest, pk: int, item_pk: int) -> HttpRespo
         try:
             services.update_item(item=item, **form.cleaned_data, by=request.user)
         except DomainError as error:
-            _form_error(form, error)
+            add_domain_error(form, error)
         else:
             return _done(request, ticket, f"Saved “{form.cleaned_data['description']}”.")
     return _refused(request, ticket, edit_item=item, edit_form=form)
 
 
 @require_POST
+@permission_required("tickets.change_ticket", raise_exception=True)
 def ticket_remove_item(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
-    _require(request, "tickets.change_ticket")
     ticket = _ticket(pk)
     item = get_object_or_404(TicketItem, pk=item_pk, ticket=ticket)
     try:
@@ -307,44 +301,46 @@ def ticket_remove_item(request: HttpRequest, pk: int, item_pk: int) -> HttpRespo
 
 
 @require_POST
+@permission_required("tickets.change_ticket", raise_exception=True)
 def ticket_set_discount(request: HttpRequest, pk: int) -> HttpResponse:
-    _require(request, "tickets.change_ticket")
     ticket = _ticket(pk)
     form = DiscountForm(request.POST)
     if form.is_valid():
         try:
             services.set_discount(ticket=ticket, **form.cleaned_data, by=request.user)
         except DomainError as error:
-            _form_error(form, error)
+            add_domain_error(form, error)
         else:
             return _done(request, ticket, f"Discount on {ticket.number} saved.")
     return _refused(request, ticket, discount_form=form)
 
 
 @require_POST
+@permission_required("tickets.change_ticket", raise_exception=True)
 def ticket_add_deposit(request: HttpRequest, pk: int) -> HttpResponse:
-    _require(request, "tickets.change_ticket")
     ticket = _ticket(pk)
     form = DepositForm(request.POST, prefix="deposit")
     if form.is_valid():
         try:
             payment = services.add_deposit(ticket=ticket, **form.cleaned_data, by=request.user)
         except DomainError as error:
-            _form_error(form, error)
+            add_domain_error(form, error)
         else:
             return _done(
-                request, ticket, f"Deposit of ${payment.amount:,.2f} recorded on {ticket.number}."
+                request,
+                ticket,
+                f"Deposit of {format_money(payment.amount)} recorded on {ticket.number}.",
             )
     return _refused(request, ticket, deposit_form=form)
 
 
 @require_POST
+@permission_required("tickets.change_ticket", raise_exception=True)
 def ticket_move(request: HttpRequest, pk: int) -> HttpResponse:
     """Move to `target`; `override=1` (credit-limit override) needs its own permission."""
-    _require(request, "tickets.change_ticket")
     override = request.POST.get("override") == "1"
-    if override and not request.user.has_perm(services.OVERRIDE_PERMISSION):
-        raise PermissionDenied
+    if override:
+        require_perm(request.user, services.OVERRIDE_PERMISSION)
     ticket = _ticket(pk)
     target = request.POST.get("target", "")
     try:

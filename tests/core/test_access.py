@@ -149,3 +149,60 @@ def test_essentials_plan_leaves_tickets_and_customers_alone(manager_client, sett
     settings.SHOP_PLAN = "essentials"
     assert manager_client.get("/tickets/").status_code == 200
     assert manager_client.get("/customers/").status_code == 200
+
+
+# --- one way to check a permission (core.access, permission_required) -------------------
+
+
+def test_require_perm_passes_with_any_one_of_the_permissions(front_desk_user):
+    from core.access import require_perm
+
+    require_perm(front_desk_user, "tickets.change_ticket")
+    require_perm(front_desk_user, "invoicing.add_invoice", "tickets.change_ticket")
+
+
+def test_require_perm_refuses_with_permission_denied(front_desk_user):
+    from django.contrib.auth.models import AnonymousUser
+    from django.core.exceptions import PermissionDenied
+
+    from core.access import require_perm
+
+    with pytest.raises(PermissionDenied):
+        require_perm(front_desk_user, "invoicing.adjust_credit")
+    with pytest.raises(PermissionDenied):
+        require_perm(AnonymousUser(), "tickets.view_ticket")
+    with pytest.raises(ValueError):
+        require_perm(front_desk_user)
+
+
+def test_permission_decorators_keep_the_plan_gate_marker_and_module():
+    """functools.wraps carries requires_billing_plan's mark through permission_required."""
+    from customers.views import customer_agent_offer, customer_list
+    from tickets.views import ticket_set_agent
+
+    assert is_billing_feature(customer_agent_offer) and is_billing_feature(ticket_set_agent)
+    assert not is_billing_feature(customer_list)
+    assert customer_agent_offer.__module__ == "customers.views"
+
+
+def test_no_view_module_keeps_a_private_permission_helper():
+    import inspect
+
+    import billing_agents.views
+    import customers.views
+    import invoicing.views
+    import tickets.views
+
+    for module in (billing_agents.views, customers.views, invoicing.views, tickets.views):
+        source = inspect.getsource(module)
+        assert "def _require(" not in source, module.__name__
+        assert "raise PermissionDenied" not in source, module.__name__
+
+
+@pytest.mark.django_db
+def test_a_forbidden_view_answers_403_and_an_anonymous_one_the_login_page(front_desk_client):
+    from django.test import Client
+
+    assert front_desk_client.get("/billing-agents/1/credit/adjust/").status_code == 403
+    response = Client().get("/billing-agents/1/credit/adjust/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")

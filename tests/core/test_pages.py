@@ -71,3 +71,15 @@ def test_the_menu_marks_the_section_of_the_page(manager_client):
     body = manager_client.get("/tickets/").content.decode()
     assert 'class="nav-link active" href="/tickets/"' in body
     assert 'class="nav-link" href="/customers/"' in body
+
+
+def test_htmx_messages_merge_with_an_event_the_view_triggered():
+    from django_htmx.http import trigger_client_event
+
+    request = _request_with_message(htmx=True)
+    response = HtmxMessagesMiddleware(
+        lambda r: trigger_client_event(HttpResponse("ok"), "closeModal")
+    )(request)
+    trigger = json.loads(response["HX-Trigger"])
+    assert trigger["closeModal"] == {}
+    assert trigger["messages"]["items"] == [{"message": "Saved.", "tags": "success"}]

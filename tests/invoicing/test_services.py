@@ -16,6 +16,7 @@ from invoicing.ledger import InsufficientCredit, adjust_credit, credit_balance
 from invoicing.models import (
     CreditKind,
     CreditTransaction,
+    DisplayStatus,
     Invoice,
     InvoiceLine,
     InvoiceStatus,
@@ -317,7 +318,7 @@ def test_remittance_pays_oldest_ticket_first(agent_tickets, agent, billing_user)
     invoice.refresh_from_db()
     assert invoice.amount_paid == D("120.00")
     assert invoice.status == InvoiceStatus.OPEN
-    assert invoice.display_status == "partially paid"
+    assert invoice.display_status == DisplayStatus.PARTIALLY_PAID
     assert agent_tickets[0].status == Status.INVOICED  # closed only when the invoice is paid
 
 
@@ -430,6 +431,17 @@ def test_account_credit_cannot_go_below_zero(agent_tickets, agent, manager_user)
     assert credit_balance(account=account_for(agent)) == D("10.00")
     assert not Remittance.objects.exists()
     assert not TicketPayment.objects.filter(kind=PaymentKind.REMITTANCE).exists()
+
+
+def test_an_insufficient_credit_refusal_shows_dollar_amounts(agent_tickets, agent, manager_user):
+    adjust_credit(
+        account=account_for(agent), amount=D("1234.5"), reason="Goodwill", by=manager_user
+    )
+    with pytest.raises(InsufficientCredit) as refused:
+        adjust_credit(account=account_for(agent), amount=D("-2000"), reason="Typo", by=manager_user)
+    assert refused.value.message == (
+        "Only $1,234.50 of credit is available; $2,000.00 was asked for."
+    )
 
 
 def test_account_credit_payment_never_creates_overpayment_credit(

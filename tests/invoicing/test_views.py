@@ -619,7 +619,7 @@ def test_remittance_line_above_balance_is_a_field_error(billing_client, invoice,
     data = _remittance_data(invoice, amount="30.00", **{f"line-{line.pk}": "30.00"})
     response = billing_client.post(url("invoice_remittance", invoice.pk), data)
     assert response.status_code == 422
-    assert "At most 25.00" in response.text
+    assert "At most $25.00" in response.text
     assert not Remittance.objects.exists()
 
 
@@ -651,7 +651,7 @@ def test_a_reused_key_with_another_amount_shows_the_refusal_on_the_form(billing_
     data["amount"] = "30.00"
     response = billing_client.post(url("invoice_remittance", invoice.pk), data)
     assert response.status_code == 422
-    assert "This payment form already recorded cheque 120.00" in response.text
+    assert "This payment form already recorded cheque $120.00" in response.text
     assert "nothing was recorded now" in response.text
     assert Remittance.objects.count() == 1
     invoice.refresh_from_db()
@@ -671,7 +671,7 @@ def test_a_key_used_on_another_invoice_shows_the_refusal_on_the_form(
     assert billing_client.post(url("invoice_remittance", invoice.pk), data).status_code == 302
     response = billing_client.post(url("invoice_remittance", other.pk), data)
     assert response.status_code == 422
-    assert f"already recorded cheque 50.00 for {invoice.number}" in response.text
+    assert f"already recorded cheque $50.00 for {invoice.number}" in response.text
     assert not other.remittances.exists()
     other.refresh_from_db()
     assert other.amount_paid == D("0.00")
@@ -686,7 +686,7 @@ def test_account_credit_remittance_is_refused_beyond_the_credit(
         _remittance_data(invoice, amount="50.00", method="account_credit"),
     )
     assert response.status_code == 422
-    assert "Only 10.00 of credit is available" in response.text
+    assert "Only $10.00 of credit is available; $50.00 was asked for." in response.text
     assert not CreditTransaction.objects.filter(kind=CreditKind.CREDIT_APPLIED).exists()
 
 

@@ -632,7 +632,9 @@ def test_one_discount_over_subtotal_message_from_the_service_the_form_and_bulk_w
     client,
 ):
     ticket = TicketFactory(items=[("Screen", 1, "50.00", False)])
-    expected = f"The discount (60.00) cannot be more than the subtotal (50.00) of {ticket.number}."
+    expected = (
+        f"The discount ($60.00) cannot be more than the subtotal ($50.00) of {ticket.number}."
+    )
     with pytest.raises(services.InvalidDiscount) as raised:
         services.set_discount(
             ticket=ticket, discount_type="amount", discount_value=Decimal("60"), by=None
@@ -658,9 +660,9 @@ def test_paid_over_total_is_refused_by_one_check_for_one_or_many_tickets():
     tickets = _waiting(2, deposits=["100.00"])
     TicketItem.objects.filter(ticket=tickets[1]).update(unit_price=Decimal("50.00"))
     before = [figures(t) for t in tickets]
-    with pytest.raises(PaidOverTotal, match=f"leave {tickets[1].number} paid 45.56 more"):
+    with pytest.raises(PaidOverTotal, match=rf"leave {tickets[1].number} paid \$45\.56 more"):
         write_totals(tickets)
-    with pytest.raises(PaidOverTotal, match=f"leave {tickets[1].number} paid 45.56 more"):
+    with pytest.raises(PaidOverTotal, match=rf"leave {tickets[1].number} paid \$45\.56 more"):
         tickets[1].recalculate_totals()
     assert [figures(t) for t in tickets] == before
 

@@ -334,6 +334,7 @@ def test_bad_item_input_htmx_shows_the_message_in_place(front_desk_client, htmx_
         {"item-description": "Part", "item-quantity": "-1", "item-unit_price": "5"},
         headers=htmx_headers,
     )
+    assert response.status_code == 422  # refused; htmx swaps 422 (base.html responseHandling)
     assert "Quantity must be more than zero." in workspace(response)
     assert not TicketItem.objects.exists()
 
@@ -408,8 +409,10 @@ def test_deposit_above_balance_is_shown_beside_the_field(front_desk_client, htmx
         {"deposit-amount": "50.01", "deposit-method": "cash"},
         headers=htmx_headers,
     )
+    assert response.status_code == 422
     html = workspace(response)
     assert 'id="id_deposit-amount_error"' in html and "cannot be more than the balance due" in html
+    assert 'aria-describedby="id_deposit-amount_error"' in html and "is-invalid" in html
     assert not ticket.payments.exists()
 
 
@@ -474,6 +477,7 @@ def test_forged_move_htmx_shows_an_inline_alert(front_desk_client, htmx_headers)
     response = front_desk_client.post(
         url("ticket_move", ticket), {"target": Status.CLOSED}, headers=htmx_headers
     )
+    assert response.status_code == 409  # a refused move: 409 with and without htmx
     assert "cannot move from New to Closed" in workspace(response)
 
 
@@ -511,6 +515,7 @@ def test_manager_may_override_the_credit_limit(manager_client, htmx_headers):
     first = manager_client.post(
         url("ticket_move", ticket), {"target": Status.WAITING_FOR_PAYMENT}, headers=htmx_headers
     )
+    assert first.status_code == 409
     assert "Override credit limit and move" in workspace(first)
     second = manager_client.post(
         url("ticket_move", ticket),
