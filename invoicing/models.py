@@ -339,7 +339,12 @@ class Invoice(models.Model):
 
     class Meta:
         ordering = ["-issue_date", "-id"]
-        permissions = [("adjust_credit", "Can add manual credit adjustments")]
+        permissions = [
+            ("adjust_credit", "Can add manual credit adjustments"),
+            ("void_remittance", "Can void a recorded payment"),
+            ("write_off_invoice", "Can write off an invoice's unpaid balance"),
+            ("refund_credit", "Can refund account credit to the payer"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(total__gte=0) & Q(amount_paid__gte=0) & Q(amount_paid__lte=F("total")),

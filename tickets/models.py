@@ -522,6 +522,7 @@ class TicketPayment(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+        permissions = [("refund_deposit", "Can refund a deposit taken at the counter")]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
         ]

@@ -13,11 +13,9 @@ def create_roles(apps, schema_editor):
         create_permissions(app_config, apps=apps, verbosity=0)
         app_config.models_module = None
 
-    # django-axes' permissions may not exist yet; 0002_roles_axes adds them.
+    # Permissions later migrations add are skipped here; the newest roles migration grants them.
     ensure_role_groups(
-        apps.get_model("auth", "Group"),
-        apps.get_model("auth", "Permission"),
-        skip_apps=frozenset({"axes"}),
+        apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"), during_migration=True
     )
 
 

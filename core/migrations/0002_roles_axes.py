@@ -11,7 +11,9 @@ def grant(apps, schema_editor):
         app_config.models_module = True
         create_permissions(app_config, apps=apps, verbosity=0)
         app_config.models_module = None
-    ensure_role_groups(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"))
+    ensure_role_groups(
+        apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"), during_migration=True
+    )
 
 
 class Migration(migrations.Migration):
