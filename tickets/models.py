@@ -503,10 +503,20 @@ class PaymentMethod(models.TextChoices):
 class PaymentKind(models.TextChoices):
     DEPOSIT = "deposit", "Deposit"
     REMITTANCE = "remittance", "Invoice payment"
+    # Corrections: a new row with a negative amount, never an edit of the row it undoes.
+    REFUND = "refund", "Deposit refund"
+    REVERSAL = "reversal", "Payment voided"
+
+
+# Money in is positive, a correction negative; amount_paid is the signed sum.
+MONEY_IN = (PaymentKind.DEPOSIT, PaymentKind.REMITTANCE)
+CORRECTIONS = (PaymentKind.REFUND, PaymentKind.REVERSAL)
 
 
 class TicketPayment(models.Model):
-    """Money received against one ticket: a deposit at the counter or a remittance share."""
+    """Money received against one ticket (a deposit at the counter or a remittance share),
+    or a correction of it: a deposit refund, or the reversal of a voided remittance share,
+    each its own row with a negative amount, who, when and why."""
 
     ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="payments")
     kind = models.CharField(max_length=20, choices=PaymentKind.choices, default=PaymentKind.DEPOSIT)
@@ -516,6 +526,11 @@ class TicketPayment(models.Model):
     received_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # A reversal names the payment it undoes; a refund may name the deposit it pays back.
+    reverses = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversed_by"
+    )
+    reason = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     history = HistoricalRecords(historical_queryset=TicketPaymentHistoryQuerySet)
@@ -524,7 +539,19 @@ class TicketPayment(models.Model):
         ordering = ["created_at", "id"]
         permissions = [("refund_deposit", "Can refund a deposit taken at the counter")]
         constraints = [
-            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(kind__in=MONEY_IN, amount__gt=0)
+                | Q(kind__in=CORRECTIONS, amount__lt=0),
+                name="payment_sign_follows_kind",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=MONEY_IN) | ~Q(reason=""),
+                name="payment_correction_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind=PaymentKind.REVERSAL) | Q(reverses__isnull=False),
+                name="payment_reversal_names_its_payment",
+            ),
         ]
 
     def __str__(self) -> str:
