@@ -4,10 +4,10 @@ import re
 
 import pytest
 from django.contrib.auth.models import Group
-from django.urls import URLPattern, URLResolver, get_resolver
 
 from core.plans import is_billing_feature
 from core.roles import BILLING, FRONT_DESK, MANAGER, ROLE_PERMISSIONS
+from tests.urlwalk import walk
 
 CONVERTER_SAMPLES = {
     "int": "1",
@@ -16,15 +16,6 @@ CONVERTER_SAMPLES = {
     "uuid": "00000000-0000-0000-0000-000000000000",
     "path": "x",
 }
-
-
-def _walk(patterns, prefix="", namespaces=()):
-    for entry in patterns:
-        if isinstance(entry, URLResolver):
-            ns = (*namespaces, entry.namespace) if entry.namespace else namespaces
-            yield from _walk(entry.url_patterns, prefix + str(entry.pattern), ns)
-        elif isinstance(entry, URLPattern):
-            yield prefix + str(entry.pattern), entry, namespaces
 
 
 def _concrete(route: str) -> str | None:
@@ -38,7 +29,7 @@ def _concrete(route: str) -> str | None:
 def all_routes():
     return [
         (path, entry, namespaces)
-        for route, entry, namespaces in _walk(get_resolver().url_patterns)
+        for route, entry, namespaces in walk()
         if (path := _concrete(route)) is not None
     ]
 

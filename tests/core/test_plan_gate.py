@@ -7,7 +7,7 @@ without htmx, wherever its URL lives; the other pages keep working.
 import re
 
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls import URLPattern
 
 from billing_agents.models import BillingAgent
 from core.plans import PLAN_REQUIRED_MESSAGE, is_billing_feature
@@ -19,6 +19,7 @@ from tests.factories import (
     InvoiceLineFactory,
     agent_ticket,
 )
+from tests.urlwalk import url_name, walk
 
 # Every URL name that serves an agent or invoicing feature; a new gated view must be added
 # here, and a view that loses its gate fails the equality check below.
@@ -65,24 +66,8 @@ PARAM = re.compile(r"<(?:\w+:)?(\w+)>")
 HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_CURRENT_URL": "http://testserver/"}
 
 
-def _walk(patterns, prefix="", namespaces=()):
-    for entry in patterns:
-        if isinstance(entry, URLResolver):
-            ns = (*namespaces, entry.namespace) if entry.namespace else namespaces
-            yield from _walk(entry.url_patterns, prefix + str(entry.pattern), ns)
-        elif isinstance(entry, URLPattern):
-            yield prefix + str(entry.pattern), entry, namespaces
-
-
-def _name(entry: URLPattern, namespaces: tuple) -> str:
-    return ":".join((*namespaces, entry.name or "?"))
-
-
 def _patterns() -> list[tuple[str, str, URLPattern]]:
-    return [
-        (route, _name(entry, nss), entry)
-        for route, entry, nss in _walk(get_resolver().url_patterns)
-    ]
+    return [(route, url_name(entry, nss), entry) for route, entry, nss in walk()]
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from urllib.parse import quote
 import pytest
 from django.contrib.messages import ERROR, get_messages
 from django.forms import BaseForm
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -41,6 +41,7 @@ from tests.factories import (
     TicketFactory,
     waiting_ticket,
 )
+from tests.urlwalk import url_name, walk
 from tickets.models import Ticket, TicketItem, TicketPayment, TicketStatusChange
 
 pytestmark = pytest.mark.django_db
@@ -382,20 +383,10 @@ ROUTES: dict[str, Route] = {
 GROUPS = ["dashboard", "billing_agents", "customers", "tickets", "invoicing"]
 
 
-def _url_names(resolver: URLResolver, prefix: str = "") -> list[str]:
-    names = []
-    for pattern in resolver.url_patterns:
-        if isinstance(pattern, URLResolver):
-            namespace = f"{prefix}{pattern.namespace}:" if pattern.namespace else prefix
-            names += _url_names(pattern, namespace)
-        elif isinstance(pattern, URLPattern) and pattern.name:
-            names.append(f"{prefix}{pattern.name}")
-    return names
-
-
 def test_every_route_is_fuzzed():
     """A new route must be listed in ROUTES, so the fuzzer knows what it reads."""
-    names = {n for n in _url_names(get_resolver()) if not n.startswith(SKIPPED_PREFIXES)}
+    names = {url_name(entry, ns) for _, entry, ns in walk() if entry.name}
+    names = {n for n in names if not n.startswith(SKIPPED_PREFIXES)}
     assert names == set(ROUTES)
 
 
