@@ -59,8 +59,9 @@ def ensure_role_groups(
     The data migrations pass their historical models and `during_migration=True`: a
     permission whose model or Meta entry a later migration adds is skipped then, and a
     later roles migration (depending on the migration that adds it) grants it;
-    tests/core/test_roles.py checks that a migrated database holds exactly ROLE_PERMISSIONS. Tests call it with no
-    arguments after a flush (transactional tests empty the tables, groups included).
+    tests/core/test_access.py checks that a migrated database holds exactly
+    ROLE_PERMISSIONS. Tests call it with no arguments after a flush (transactional tests
+    empty the tables, groups included).
     """
     if group_model is None or permission_model is None:
         from django.contrib.auth.models import Group, Permission

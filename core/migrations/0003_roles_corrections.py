@@ -11,7 +11,7 @@ def grant(apps, schema_editor):
         app_config.models_module = True
         create_permissions(app_config, apps=apps, verbosity=0)
         app_config.models_module = None
-    # Every roles migration reads today's table; tests/core/test_roles.py checks the result.
+    # Every roles migration reads today's table; tests/core/test_access.py checks the result.
     ensure_role_groups(
         apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"), during_migration=True
     )
