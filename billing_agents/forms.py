@@ -1,7 +1,22 @@
 from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.html import format_html
 
 from billing_agents.models import BillingAgent
+from billing_agents.services import DuplicateAgentName, ensure_unique_name
 from core.forms import MoneyField, StrictIntegerField
+
+
+def duplicate_name_message(error: DuplicateAgentName) -> str:
+    """The refusal with a link to the agent that already has the name."""
+    existing = error.existing
+    return format_html(
+        'A billing agent named <a href="{}">{}</a> already exists{}; use that agent, '
+        "or a name that tells the two apart.",
+        existing.get_absolute_url(),
+        existing.company_name,
+        "" if existing.is_active else " (inactive: reactivate it instead)",
+    )
 
 
 class BillingAgentForm(forms.ModelForm):
@@ -34,6 +49,15 @@ class BillingAgentForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["credit_limit"].widget.attrs.update({"min": "0", "step": "0.01"})
         self.fields["net_terms_days"].widget.attrs.update({"min": "0", "max": "365"})
+
+    def clean_company_name(self) -> str:
+        """Refuse the name of another agent beside the field (the service checks again)."""
+        name = self.cleaned_data["company_name"].strip()
+        try:
+            ensure_unique_name(name, exclude_pk=self.instance.pk)
+        except DuplicateAgentName as error:
+            raise ValidationError(duplicate_name_message(error), code="duplicate") from None
+        return name
 
 
 class CreditAdjustmentForm(forms.Form):
