@@ -2,17 +2,21 @@
 paid and closed; a second invoice deleted and its ticket back in Waiting for Payment."""
 
 import re
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from playwright.sync_api import expect
 
-from core.roles import MANAGER, ensure_role_groups
+from core.money import format_money
+from core.roles import BILLING, MANAGER, ensure_role_groups
 from invoicing.accounts import account_for
 from invoicing.ledger import credit_balance
 from invoicing.models import CreditKind, CreditTransaction, Invoice, InvoiceStatus
 from tests.factories import (
+    PASSWORD,
     BillingAgentFactory,
     CustomerFactory,
     LocationFactory,
@@ -180,3 +184,123 @@ def test_invoice_an_agent_print_pay_overpay_and_delete(live_server, page, login,
     expect(paid_row.locator("[data-status]")).to_have_text("Paid")
     expect(paid_row.get_by_role("link", name="Delete")).to_have_count(0)
     expect(page.locator(f"#invoice-row-{second.pk} [data-status]")).to_have_text("Deleted")
+
+
+def _swapped(page, href_part: str) -> None:
+    """Wait until the ticket table has been swapped in (its links carry `href_part`) and
+    settled: htmx binds the new filters' triggers only when the swap settles."""
+    expect(page.get_by_role("link", name="Tick all")).to_have_attribute(
+        "href", re.compile(re.escape(href_part))
+    )
+    expect(page.locator("#ticket-table")).not_to_have_class(re.compile(r"htmx-(added|settling)"))
+
+
+def _picker(agent):
+    """Tickets of 1,200.00 and 34.56 at North and one of 25.00 at South."""
+    north = LocationFactory(name="North", tax_rate_percent=D("0"))
+    south = LocationFactory(name="South", tax_rate_percent=D("0"))
+    big = waiting_ticket(agent, location=north, items=[("Board", 1, "1200.00", True)])
+    small = waiting_ticket(agent, location=north, items=[("Cable", 1, "34.56", True)])
+    away = waiting_ticket(agent, location=south, items=[("Fan", 1, "25.00", True)])
+    return north, big, small, away
+
+
+def test_create_totals_the_ticked_tickets_and_filters_keep_ticks_and_show_errors(
+    live_server, page, login, roles
+):
+    agent = BillingAgentFactory(company_name="Harbor Insurance", invoice_method="batch")
+    north, big, small, away = _picker(agent)
+    login(UserFactory(username="bea", role=BILLING))
+    page.goto(f"{live_server.url}/invoices/new/?payer=agent-{agent.pk}")
+
+    # The footer adds up the ticked tickets only, in place.
+    total = page.locator("[data-ticked-total]")
+    expect(total).to_have_text("$0.00")
+    page.locator(f"#ticket-{big.pk}").check()
+    expect(total).to_have_text("$1,200.00")
+    page.locator(f"#ticket-{small.pk}").check()
+    expect(total).to_have_text("$1,234.56")
+    page.get_by_label("Tick all tickets").check()
+    expect(total).to_have_text("$1,259.56")
+    page.locator(f"#ticket-{away.pk}").uncheck()
+    expect(total).to_have_text("$1,234.56")
+    expect(page.locator("[data-ticked-count]")).to_have_text("2")
+    expect(page.get_by_label("Tick all tickets")).not_to_be_checked()
+
+    # A filter change keeps the ticks.
+    page.get_by_label("Location", exact=True).select_option(label="North")
+    _swapped(page, f"location={north.pk}")
+    expect(page.locator(f"#ticket-{away.pk}")).to_have_count(0)
+    expect(page.locator(f"#ticket-{big.pk}")).to_be_checked()
+    expect(page.locator(f"#ticket-{small.pk}")).to_be_checked()
+    expect(total).to_have_text("$1,234.56")
+    expect(page).to_have_url(re.compile(f"tickets={big.pk}"))
+
+    # An invalid date range is named beside the date; the location filter and ticks stay.
+    today = timezone.localdate()
+    page.get_by_label("From", exact=True).fill(today.isoformat())
+    _swapped(page, "date_from=")
+    page.get_by_label("To", exact=True).fill((today - timedelta(days=3)).isoformat())
+    _swapped(page, "date_to=")
+    expect(page.locator("#id_date_to_error")).to_have_text("The end date is before the start date.")
+    expect(page.get_by_label("To", exact=True)).to_have_class(re.compile("is-invalid"))
+    expect(page.get_by_label("Location", exact=True)).to_have_value(str(north.pk))
+    expect(page.locator(f"#ticket-{away.pk}")).to_have_count(0)
+    expect(page.locator(f"#ticket-{big.pk}")).to_be_checked()
+    expect(total).to_have_text("$1,234.56")
+
+    page.get_by_label("To", exact=True).fill(today.isoformat())
+    expect(page.locator("#id_date_to_error")).to_have_count(0)
+    expect(page.locator(f"#ticket-{small.pk}")).to_be_checked()
+    page.get_by_role("button", name="Create invoice").click()
+    expect(page.locator("h1")).to_contain_text("Invoice INV-")
+    invoice = Invoice.objects.get()
+    assert set(invoice.lines.values_list("ticket_id", flat=True)) == {big.pk, small.pk}
+    assert invoice.total == D("1234.56")
+
+
+def test_the_browser_money_formatter_matches_format_money(live_server, page, login, roles):
+    login(UserFactory(username="cal", role=BILLING))
+    values = [
+        "0.00", "0.05", "5", "12.3", "999.99", "1000.00", "1234.56", "1234567.89",
+        "9999999999.99", "-5.00", "-1234.5", "-0.00",
+    ]  # fmt: skip
+    shown = page.evaluate(
+        "values => values.map(v => window.Shop.money.format(window.Shop.money.toCents(v)))", values
+    )
+    assert shown == [format_money(D(v)) for v in values]
+
+
+def test_create_filters_keep_ticks_and_show_errors_without_javascript(live_server, browser, roles):
+    agent = BillingAgentFactory(company_name="Harbor Insurance")
+    north, big, small, away = _picker(agent)
+    user = UserFactory(username="dee", role=BILLING)
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.get_by_label("Username").fill(user.username)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.goto(f"{live_server.url}/invoices/new/?payer=agent-{agent.pk}")
+
+        page.locator(f"#ticket-{big.pk}").check()
+        page.get_by_label("Location", exact=True).select_option(label="North")
+        page.get_by_role("button", name="Apply filters").click()
+        expect(page.locator(f"#ticket-{away.pk}")).to_have_count(0)
+        expect(page.locator(f"#ticket-{big.pk}")).to_be_checked()
+        expect(page.locator(f"#ticket-{small.pk}")).not_to_be_checked()
+        expect(page.locator("[data-ticked-total]")).to_have_text("$1,200.00")
+
+        today = timezone.localdate()
+        page.get_by_label("From", exact=True).fill(today.isoformat())
+        page.get_by_label("To", exact=True).fill((today - timedelta(days=3)).isoformat())
+        page.get_by_role("button", name="Apply filters").click()
+        expect(page.locator("#id_date_to_error")).to_have_text(
+            "The end date is before the start date."
+        )
+        expect(page.get_by_label("Location", exact=True)).to_have_value(str(north.pk))
+        expect(page.locator(f"#ticket-{away.pk}")).to_have_count(0)
+        expect(page.locator(f"#ticket-{big.pk}")).to_be_checked()
+    finally:
+        context.close()
