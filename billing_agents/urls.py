@@ -23,4 +23,5 @@ urlpatterns = [
         name="agent_ticket_remove",
     ),
     path("<int:pk>/credit/adjust/", views.agent_credit_adjust, name="agent_credit_adjust"),
+    path("<int:pk>/credit/refund/", views.agent_credit_refund, name="agent_credit_refund"),
 ]

@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDi
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
@@ -24,6 +25,7 @@ from django_htmx.http import reswap, retarget, trigger_client_event
 from billing_agents.forms import BillingAgentForm, CreditAdjustmentForm
 from billing_agents.history import agent_history
 from billing_agents.models import DEFAULT_SORT, SORT_FIELDS, BillingAgent, StatusFilter
+from billing_agents.services import save_agent
 from core.errors import DomainError
 from core.forms import add_domain_error
 from core.htmx import confirm_response, is_partial_request, page_or_partial
@@ -33,7 +35,8 @@ from customers.models import Customer
 from customers.services import remove_customer_from_agent
 from invoicing.accounts import account_for
 from invoicing.agent_tickets import remove_ticket_from_agent, why_ticket_cannot_be_removed
-from invoicing.ledger import adjust_credit
+from invoicing.forms import CreditRefundForm
+from invoicing.ledger import adjust_credit, credit_balance, refund_credit
 from invoicing.models import Account, CreditTransaction, Invoice, InvoiceLine
 from tickets.figures import BillingAgentFiguresQuerySet, agents_with_figures
 from tickets.models import Ticket
@@ -52,17 +55,19 @@ LIST_FIELDS = [
     "email",
     "is_active",
 ]
-# (label, sort key, css class) for the manage table's sortable columns.
+# (label, sort key, css class) for the manage table's sortable columns. On a narrow
+# screen the less important columns hide (the row template hides the same cells), so the
+# company, its open balance and the actions fit a phone without sideways scrolling.
 COLUMNS = [
     ("Company", "company", ""),
-    ("Contact", "contact", ""),
-    ("Phone", "phone", ""),
-    ("Email", "email", ""),
-    ("Customers", "customers", "text-end"),
-    ("Open tickets", "open_tickets", "text-end"),
+    ("Contact", "contact", "d-none d-lg-table-cell"),
+    ("Phone", "phone", "d-none d-lg-table-cell"),
+    ("Email", "email", "d-none d-md-table-cell"),
+    ("Customers", "customers", "text-end d-none d-sm-table-cell"),
+    ("Open tickets", "open_tickets", "text-end d-none d-sm-table-cell"),
     ("Open balance", "open_balance", "text-end"),
-    ("Last ticket", "last_ticket", ""),
-    ("Status", "status", ""),
+    ("Last ticket", "last_ticket", "d-none d-md-table-cell"),
+    ("Status", "status", "d-none d-sm-table-cell"),
 ]
 
 
@@ -180,7 +185,10 @@ def agent_export(request: HttpRequest) -> HttpResponse:
                 agent.open_ticket_count,
                 # A plain number (no $, no thousands comma) so a spreadsheet can sum it.
                 to_cents(agent.open_balance),
-                agent.last_ticket_at.date().isoformat() if agent.last_ticket_at else "",
+                # The shop's local date, as the page shows it (not the UTC date).
+                timezone.localdate(agent.last_ticket_at).isoformat()
+                if agent.last_ticket_at
+                else "",
                 "Active" if agent.is_active else "Inactive",
             ]
         )
@@ -282,11 +290,18 @@ def agent_reactivate(request: HttpRequest, pk: int) -> HttpResponse:
 def agent_create(request: HttpRequest) -> HttpResponse:
     form = BillingAgentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        agent = form.save()
-        messages.success(request, f"{agent} was added.")
-        return redirect(agent)
+        try:
+            agent = save_agent(agent=form.save(commit=False), by=request.user)
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(request, f"{agent} was added.")
+            return redirect(agent)
     return TemplateResponse(
-        request, "billing_agents/agent_form.html", {"form": form, "agent": None, "history": []}
+        request,
+        "billing_agents/agent_form.html",
+        {"form": form, "agent": None, "history": []},
+        status=422 if request.method == "POST" else 200,
     )
 
 
@@ -296,14 +311,21 @@ def agent_edit(request: HttpRequest, pk: int) -> HttpResponse:
     agent = get_object_or_404(BillingAgent, pk=pk)
     form = BillingAgentForm(request.POST or None, instance=agent)
     if request.method == "POST" and form.is_valid():
-        if form.has_changed():
-            form.save()
-            messages.success(request, f"{agent} was saved.")
-        else:
+        if not form.has_changed():
             messages.info(request, "Nothing was changed.")
-        return redirect(agent)
+            return redirect(agent)
+        try:
+            save_agent(agent=form.save(commit=False), by=request.user)
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(request, f"{agent} was saved.")
+            return redirect(agent)
+    if request.method == "POST":
+        agent = get_object_or_404(BillingAgent, pk=pk)  # the heading shows the saved name
     context = {"form": form, "agent": agent, "history": agent_history(agent)}
-    return TemplateResponse(request, "billing_agents/agent_form.html", context)
+    status = 422 if request.method == "POST" else 200
+    return TemplateResponse(request, "billing_agents/agent_form.html", context, status=status)
 
 
 # --- view page -----------------------------------------------------------------------
@@ -368,6 +390,7 @@ class AccountFigures:
     overdue_balance: Decimal
     credit_balance: Decimal
     credit_limit: Decimal | None
+    written_off: Decimal = ZERO
 
     @property
     def available_credit(self) -> Decimal | None:
@@ -387,9 +410,9 @@ def account_figures(agent: BillingAgent) -> AccountFigures:
     money = (
         Account.objects.with_figures()
         .filter(billing_agent=agent)
-        .values("overdue_balance", "credit_balance")
+        .values("overdue_balance", "credit_balance", "written_off")
         .first()
-    ) or {"overdue_balance": ZERO, "credit_balance": ZERO}
+    ) or {"overdue_balance": ZERO, "credit_balance": ZERO, "written_off": ZERO}
     return AccountFigures(
         open_balance=tickets["open_balance"],
         open_ticket_count=tickets["open_ticket_count"],
@@ -397,6 +420,7 @@ def account_figures(agent: BillingAgent) -> AccountFigures:
         overdue_balance=money["overdue_balance"],
         credit_balance=to_cents(money["credit_balance"]),
         credit_limit=agent.credit_limit,
+        written_off=to_cents(money["written_off"]),
     )
 
 
@@ -536,6 +560,46 @@ def agent_credit_adjust(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         page_or_partial(request, template, "credit-adjust-form"),
         {"agent": agent, "form": form},
+        status=422 if request.method == "POST" else 200,
+    )
+    if request.method == "POST" and is_partial_request(request):
+        return _into_modal(response)
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("invoicing.refund_credit", raise_exception=True)
+@vary_on_headers("HX-Request")
+def agent_credit_refund(request: HttpRequest, pk: int) -> HttpResponse:
+    """A manager pays account credit back to the agent: a `refund` row on the ledger."""
+    agent = get_object_or_404(BillingAgent, pk=pk)
+    # Showing the form creates nothing: an agent never invoiced has no account (no credit).
+    account = Account.objects.filter(billing_agent=agent).first() or Account.of(agent)
+    form = CreditRefundForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            row = refund_credit(
+                account=account_for(agent),
+                amount=data["amount"],
+                method=data["method"],
+                reference=data["reference"],
+                reason=data["reason"],
+                by=request.user,
+            )
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(request, f"Refunded {format_money(-row.amount)} of credit to {agent}.")
+            if is_partial_request(request):
+                return _section_response(request, agent, "credit-section")
+            return redirect(agent)
+    template = "billing_agents/agent_credit_refund.html"
+    context = {"agent": agent, "form": form, "available": credit_balance(account=account)}
+    response = TemplateResponse(
+        request,
+        page_or_partial(request, template, "credit-refund-form"),
+        context,
         status=422 if request.method == "POST" else 200,
     )
     if request.method == "POST" and is_partial_request(request):

@@ -4,7 +4,7 @@ Balances are given oldest ticket first. `propose_allocation` fills them in that 
 leaves the remainder as credit; `validate_allocation` checks a clerk's edited split.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -32,17 +32,29 @@ class Allocation:
         return sum(self.amounts, ZERO)
 
 
-def propose_allocation(balances: Sequence[Decimal], amount: Decimal) -> Allocation:
-    """Pay the oldest line first, the remainder to the next; what is left becomes credit."""
+def propose_allocation(
+    balances: Sequence[Decimal], amount: Decimal, *, kept: Mapping[int, Decimal] | None = None
+) -> Allocation:
+    """Pay the oldest line first, the remainder to the next; what is left becomes credit.
+
+    `kept` (line index -> share) are lines the clerk typed into: they keep their share as
+    it is (validate_allocation judges it) and only the rest of the amount is proposed over
+    the other lines, oldest first.
+    """
     remaining = to_cents(amount)
     if remaining < 0:
         raise AllocationError("The amount cannot be negative.", field="amount")
+    kept = {index: to_cents(share) for index, share in (kept or {}).items()}
+    remaining -= sum(kept.values(), ZERO)
     amounts = []
-    for balance in balances:
-        share = min(remaining, max(to_cents(balance), ZERO))
+    for index, balance in enumerate(balances):
+        if index in kept:
+            amounts.append(kept[index])
+            continue
+        share = min(max(remaining, ZERO), max(to_cents(balance), ZERO))
         amounts.append(share)
         remaining -= share
-    return Allocation(amounts=tuple(amounts), credit=remaining)
+    return Allocation(amounts=tuple(amounts), credit=max(remaining, ZERO))
 
 
 def validate_allocation(

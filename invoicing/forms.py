@@ -9,10 +9,12 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from core.forms import DocumentDateField, IdChoiceField, MoneyField
-from core.inputs import parse_id
+from core.inputs import InvalidInput, parse_decimal, parse_id
 from core.money import format_money
 from invoicing.accounts import account_from_token
+from invoicing.ledger import REFUND_METHODS
 from invoicing.models import Account, DisplayStatus, Invoice
+from invoicing.services import Confirmations
 from tickets.models import Location, PaymentMethod
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -73,9 +75,9 @@ class TicketFilterForm(forms.Form):
         return data
 
     def apply(self, tickets):
-        """Narrow an InvoiceableTicketQuerySet by the valid filters."""
-        if not self.is_valid():
-            return tickets
+        """Narrow an InvoiceableTicketQuerySet by the filters that are valid: a field with
+        an error (shown beside it) is left out, the others still apply."""
+        self.is_valid()
         data = self.cleaned_data
         location = data.get("location")
         tickets = tickets.at_location(location.pk if location else None)
@@ -92,16 +94,45 @@ class CreateInvoicesForm(forms.Form):
         widget=forms.RadioSelect,
         label="Invoices",
     )
-    issue_date = DocumentDateField(initial=timezone.localdate, widget=DATE_INPUT)
+    issue_date = DocumentDateField(
+        initial=timezone.localdate,
+        widget=DATE_INPUT,
+        help_text="Today or earlier, and not before the newest ticket was created.",
+    )
     send_email = forms.BooleanField(required=False, label="Email the invoice now")
+
+    def __init__(self, *args, account: Account | None = None, **kwargs) -> None:
+        """`account` (the payer shown) words the help texts; without an email address the
+        invoice cannot be emailed, so the box is disabled and its value ignored."""
+        super().__init__(*args, **kwargs)
+        if account is None:
+            return
+        issue_date = self.fields["issue_date"]
+        due = f"Due date = issue date + {account.net_terms_days} days."
+        issue_date.help_text = f"{issue_date.help_text} {due}".strip()
+        send_email = self.fields["send_email"]
+        if account.email:
+            send_email.help_text = f"To {account.email}"
+        else:
+            send_email.help_text = "The payer has no email address."
+            send_email.disabled = True
 
 
 class RemittanceForm(forms.Form):
-    """Amount, method, reference, date, and one allocation field per open line."""
+    """Amount, method, reference, date, and one allocation field per open line.
+
+    The amount starts empty (a pre-filled balance turned "400" into "400637.12"); blank with
+    method Account credit it is the credit payable on the invoice. The confirm_* boxes are
+    shown only when services.PaymentNeedsConfirmation asked; each holds only for the
+    figure in its hidden companion (the credit, the earlier payment's id).
+    """
 
     amount = MoneyField(
         min_value=Decimal("0.01"),
-        widget=forms.NumberInput(attrs={"step": "0.01", "min": "0.01"}),
+        required=False,
+        widget=forms.TextInput(
+            attrs={"inputmode": "decimal", "autocomplete": "off", "data-select-on-focus": ""}
+        ),
     )
     method = forms.ChoiceField(
         choices=[
@@ -122,9 +153,24 @@ class RemittanceForm(forms.Form):
         label="Date received", initial=timezone.localdate, widget=DATE_INPUT
     )
     idempotency_key = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
+    confirm_overpayment = forms.BooleanField(required=False)
+    confirmed_credit = forms.CharField(required=False, widget=forms.HiddenInput)
+    confirm_duplicate = forms.BooleanField(required=False)
+    confirmed_duplicate = forms.CharField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args, lines=(), **kwargs) -> None:
+    def __init__(self, *args, lines=(), payable_credit: Decimal = Decimal("0.00"), **kwargs):
         super().__init__(*args, **kwargs)
+        self.payable_credit = payable_credit
+        method = self.fields["method"]
+        method.help_text = f"Account credit can pay {format_money(payable_credit)} of this invoice."
+        # app.js: choosing Account credit puts what it can pay into a blank or larger amount.
+        method.widget.attrs.update(
+            {
+                "data-fill-when": PaymentMethod.ACCOUNT_CREDIT,
+                "data-fill-target": f"#{self['amount'].auto_id}",
+                "data-fill-value": str(payable_credit),
+            }
+        )
         self.lines = list(lines)
         for line in self.lines:
             self.fields[self.line_field(line)] = MoneyField(
@@ -142,6 +188,31 @@ class RemittanceForm(forms.Form):
     def line_field(line) -> str:
         return f"line-{line.pk}"
 
+    def clean(self):
+        data = super().clean()
+        if data.get("amount") is None and "amount" not in self.errors:
+            if data.get("method") != PaymentMethod.ACCOUNT_CREDIT:
+                self.add_error("amount", "Enter the amount received.")
+            elif self.payable_credit > 0:
+                data["amount"] = self.payable_credit
+            else:
+                self.add_error("amount", "There is no account credit to pay this invoice with.")
+        return data
+
+    def confirmations(self) -> Confirmations:
+        """What the clerk ticked, each for the figure it was asked about (else nothing)."""
+        data = self.cleaned_data
+        credit = None
+        if data.get("confirm_overpayment"):
+            try:
+                credit = parse_decimal(data.get("confirmed_credit") or "")
+            except InvalidInput:
+                credit = None
+        duplicate = (
+            parse_id(data.get("confirmed_duplicate")) if data.get("confirm_duplicate") else None
+        )
+        return Confirmations(credit=credit, duplicate_of=duplicate)
+
     def allocations(self) -> dict[int, object] | None:
         """The clerk's split (line id -> amount), or None when every line is blank."""
         values = {line.pk: self.cleaned_data.get(self.line_field(line)) for line in self.lines}
@@ -157,7 +228,12 @@ class InvoiceFilterForm(forms.Form):
     q = forms.CharField(
         required=False,
         label="Search",
-        widget=forms.SearchInput(attrs={"placeholder": "Number, payer name or email"}),
+        widget=forms.SearchInput(
+            attrs={
+                "placeholder": "Invoice or ticket number, payer name or email",
+                "autocomplete": "off",
+            }
+        ),
     )
     status = forms.ChoiceField(choices=STATUS_FILTERS, required=False)
     payer = forms.ChoiceField(choices=[], required=False)
@@ -194,3 +270,42 @@ class InvoiceFilterForm(forms.Form):
         if account is not None:
             invoices = invoices.for_account(account)
         return invoices.search(data.get("q") or "")
+
+
+# --- corrections -----------------------------------------------------------------------
+
+
+def _reason_field(label: str, help_text: str) -> forms.CharField:
+    return forms.CharField(
+        max_length=300,
+        label=label,
+        help_text=help_text,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": "Say why: the reason is kept on the record."},
+    )
+
+
+class VoidForm(forms.Form):
+    """Voiding a payment or a write-off: the reason is required and kept."""
+
+    reason = _reason_field("Reason", "Kept with the void: who, when and why.")
+
+
+class WriteOffForm(forms.Form):
+    reason = _reason_field("Reason", "Why the balance will not be collected.")
+
+
+class CreditRefundForm(forms.Form):
+    """Paying account credit back to the payer."""
+
+    amount = MoneyField(
+        min_value=Decimal("0.01"),
+        widget=forms.NumberInput(attrs={"step": "0.01", "min": "0.01"}),
+    )
+    method = forms.ChoiceField(
+        choices=[(m.value, m.label) for m in REFUND_METHODS], initial=PaymentMethod.CHEQUE
+    )
+    reference = forms.CharField(
+        max_length=100, required=False, help_text="Cheque number, transaction id…"
+    )
+    reason = _reason_field("Reason", "Why the credit is paid back.")

@@ -13,6 +13,7 @@ from django.db.models import Sum
 from core.errors import DomainError
 from core.money import ZERO, ensure_fits, format_money, to_cents
 from invoicing.models import Account, CreditKind, CreditTransaction, Remittance
+from tickets.models import PaymentMethod
 
 
 class InsufficientCredit(DomainError):
@@ -45,6 +46,8 @@ def post_credit(
     reason: str = "",
     remittance: Remittance | None = None,
     reverses: CreditTransaction | None = None,
+    method: str = "",
+    reference: str = "",
 ) -> CreditTransaction:
     """Append one ledger row (positive adds credit, negative uses it).
 
@@ -70,6 +73,8 @@ def post_credit(
         reason=reason,
         remittance=remittance,
         reverses=reverses,
+        method=method,
+        reference=reference,
         created_by=by,
     )
 
@@ -81,4 +86,39 @@ def adjust_credit(*, account: Account, amount: Decimal, reason: str, by) -> Cred
         raise DomainError("Say why the credit is being adjusted.", field="reason")
     return post_credit(
         account=account, kind=CreditKind.ADJUSTMENT, amount=amount, reason=reason, by=by
+    )
+
+
+# Credit goes back to the payer by these; account credit is not a way to pay it out.
+REFUND_METHODS = [
+    PaymentMethod.CHEQUE,
+    PaymentMethod.ACH,
+    PaymentMethod.CARD,
+    PaymentMethod.CASH,
+]
+
+
+def refund_credit(
+    *, account: Account, amount: Decimal, method: str, reason: str, by, reference: str = ""
+) -> CreditTransaction:
+    """Pay credit back to the payer: a `refund` row of its own (negative, with the method,
+    reference and reason). Under the account lock, so two refunds at the same moment
+    never take the balance below zero; the second is refused with InsufficientCredit.
+    """
+    reason = reason.strip()
+    if not reason:
+        raise DomainError("Say why the credit is being refunded.", field="reason")
+    if method not in REFUND_METHODS:
+        raise DomainError("Choose how the refund is paid out.", field="method")
+    amount = to_cents(amount)
+    if amount <= 0:
+        raise DomainError("Enter an amount greater than zero.", field="amount")
+    return post_credit(
+        account=account,
+        kind=CreditKind.REFUND,
+        amount=-amount,
+        reason=reason,
+        method=method,
+        reference=reference.strip()[:100],
+        by=by,
     )

@@ -6,6 +6,7 @@ from datetime import date
 from django.conf import settings
 from django.db import models, transaction
 from django.db.models import (
+    BooleanField,
     Count,
     Exists,
     ExpressionWrapper,
@@ -63,7 +64,8 @@ class AccountQuerySet(models.QuerySet):
 
     def with_figures(self, today=None) -> "AccountQuerySet":
         """Annotate open_balance (unpaid balance of live open invoices), overdue_balance
-        (those due before `today`) and credit_balance (the sum of the ledger).
+        (those due before `today`), credit_balance (the sum of the ledger) and written_off
+        (what written-off invoices will never collect; never part of what was paid).
 
         Each figure is its own correlated subquery, never a join that multiplies rows.
         """
@@ -73,6 +75,9 @@ class AccountQuerySet(models.QuerySet):
             open_balance=_sum_subquery(invoices.unpaid(), BALANCE),
             overdue_balance=_sum_subquery(invoices.overdue(today), BALANCE),
             credit_balance=_sum_subquery(ledger, F("amount")),
+            written_off=_sum_subquery(
+                invoices.filter(status=InvoiceStatus.WRITTEN_OFF), F("written_off")
+            ),
         )
 
 
@@ -171,6 +176,8 @@ class Account(models.Model):
 class InvoiceStatus(models.TextChoices):
     OPEN = "open", "Open"
     PAID = "paid", "Paid"
+    # Settled by writing off what was still due (InvoiceWriteOff): never "paid".
+    WRITTEN_OFF = "written_off", "Written off"
     DELETED = "deleted", "Deleted"
 
 
@@ -182,6 +189,7 @@ class DisplayStatus(models.TextChoices):
     PARTIALLY_PAID = "partially_paid", "Partially paid"
     OVERDUE = "overdue", "Overdue"
     PAID = "paid", "Paid"
+    WRITTEN_OFF = "written_off", "Written off"
     DELETED = "deleted", "Deleted"
 
     @property
@@ -240,6 +248,11 @@ DISPLAY_STATUSES: dict[DisplayStatus, _DisplayRule] = {
         holds_for=lambda i, today: i.status == InvoiceStatus.PAID,
         badge="text-bg-success",
     ),
+    DisplayStatus.WRITTEN_OFF: _DisplayRule(
+        condition=lambda today: Q(status=InvoiceStatus.WRITTEN_OFF),
+        holds_for=lambda i, today: i.status == InvoiceStatus.WRITTEN_OFF,
+        badge="text-bg-warning",
+    ),
     DisplayStatus.DELETED: _DisplayRule(
         condition=lambda today: Q(status=InvoiceStatus.DELETED),
         holds_for=lambda i, today: i.status == InvoiceStatus.DELETED,
@@ -248,7 +261,7 @@ DISPLAY_STATUSES: dict[DisplayStatus, _DisplayRule] = {
 }
 
 # What an invoice still owes; Invoice.balance is the same subtraction in Python.
-BALANCE = ExpressionWrapper(F("total") - F("amount_paid"), output_field=FIGURE)
+BALANCE = ExpressionWrapper(F("total") - F("amount_paid") - F("written_off"), output_field=FIGURE)
 
 
 class InvoiceQuerySet(models.QuerySet):
@@ -292,10 +305,17 @@ class InvoiceQuerySet(models.QuerySet):
         return self.filter(DisplayStatus(status).condition(today or timezone.localdate()))
 
     def search(self, text: str) -> "InvoiceQuerySet":
-        """Match an invoice number (INV-000012 or 12) or the payer's name or email."""
+        """Match an invoice number (INV-000012 or 12), a ticket on the invoice (T-000123 or
+        t123; "#123" is invoice 123 or ticket 123), or the payer's name or email. Invoices
+        found by a ticket list the live ones first."""
         text = text.strip()
         if not text:
             return self
+        ticket_id = _ticket_id(text)
+        if ticket_id is not None:
+            return self.holding_ticket(ticket_id)
+        if text.startswith("#") and (number := _plain_id(text[1:])) is not None:
+            return self.holding_ticket(number, or_invoice=number)
         digits = text.upper().removeprefix("INV-").lstrip("0")
         match = (
             Q(account__billing_agent__company_name__icontains=text)
@@ -310,6 +330,30 @@ class InvoiceQuerySet(models.QuerySet):
             match |= Q(pk=number)
         return self.filter(match)
 
+    def holding_ticket(self, ticket_id: int, *, or_invoice: int | None = None) -> "InvoiceQuerySet":
+        """The invoices with a line for the ticket (and invoice `or_invoice`), live ones
+        first, then in this queryset's order."""
+        lines = InvoiceLine.objects.filter(invoice=OuterRef("pk"), ticket_id=ticket_id)
+        match = Q(Exists(lines))
+        if or_invoice is not None:
+            match |= Q(pk=or_invoice)
+        deleted = ExpressionWrapper(Q(status=InvoiceStatus.DELETED), output_field=BooleanField())
+        order = self.query.order_by or self.model._meta.ordering
+        return self.filter(match).order_by(deleted.asc(), *order)
+
+
+def _plain_id(text: str) -> int | None:
+    """An id written right after its prefix: ASCII digits, no blank between (parse_id)."""
+    return parse_id(text) if text == text.strip() else None
+
+
+def _ticket_id(text: str) -> int | None:
+    """The ticket id in "T-000123", "t-123" or "t123", else None."""
+    if text[:1] not in ("T", "t"):
+        return None
+    rest = text[1:]
+    return _plain_id(rest[1:] if rest.startswith("-") else rest)
+
 
 class Invoice(models.Model):
     """A bill to one payer's account for one or more Waiting-for-Payment tickets."""
@@ -319,8 +363,10 @@ class Invoice(models.Model):
     due_date = models.DateField()
     total = models.DecimalField(**MONEY, default=ZERO)
     amount_paid = models.DecimalField(**MONEY, default=ZERO)
+    # The live write-off's amount (InvoiceWriteOff), kept apart from amount_paid.
+    written_off = models.DecimalField(**MONEY, default=ZERO)
     status = models.CharField(
-        max_length=10, choices=InvoiceStatus.choices, default=InvoiceStatus.OPEN, db_index=True
+        max_length=12, choices=InvoiceStatus.choices, default=InvoiceStatus.OPEN, db_index=True
     )
     sent_at = models.DateTimeField(null=True, blank=True)
     sent_to = models.EmailField(blank=True)
@@ -351,6 +397,10 @@ class Invoice(models.Model):
                 name="invoice_paid_within_total",
             ),
             models.CheckConstraint(
+                condition=Q(written_off__gte=0) & Q(total__gte=F("amount_paid") + F("written_off")),
+                name="invoice_written_off_within_balance",
+            ),
+            models.CheckConstraint(
                 condition=Q(due_date__gte=F("issue_date")), name="invoice_due_after_issue"
             ),
             models.CheckConstraint(
@@ -376,7 +426,7 @@ class Invoice(models.Model):
 
     @property
     def balance(self):
-        return self.total - self.amount_paid
+        return self.total - self.amount_paid - self.written_off
 
     @property
     def is_live(self) -> bool:
@@ -439,15 +489,76 @@ class Remittance(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # A void (services.void_remittance) keeps the row and says who, when and why; its
+    # allocations and credit are undone by new reversing rows.
+    voided_at = models.DateTimeField(null=True, blank=True)
+    voided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    void_reason = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["received_on", "id"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="remittance_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(voided_at__isnull=True, void_reason="")
+                | (Q(voided_at__isnull=False) & ~Q(void_reason="")),
+                name="remittance_void_has_reason",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.get_method_display()} {format_money(self.amount)} for {self.invoice.number}"
+
+    @property
+    def is_voided(self) -> bool:
+        return self.voided_at is not None
+
+
+class InvoiceWriteOff(models.Model):
+    """The unpaid balance of an invoice written off: settled, but never counted as paid.
+
+    A void keeps the row (who, when, why) and reopens the invoice; at most one live
+    write-off per invoice.
+    """
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="write_offs")
+    amount = models.DecimalField(**MONEY)
+    reason = models.CharField(max_length=300)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    voided_at = models.DateTimeField(null=True, blank=True)
+    voided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    void_reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="write_off_amount_positive"),
+            models.CheckConstraint(condition=~Q(reason=""), name="write_off_has_reason"),
+            models.CheckConstraint(
+                condition=Q(voided_at__isnull=True, void_reason="")
+                | (Q(voided_at__isnull=False) & ~Q(void_reason="")),
+                name="write_off_void_has_reason",
+            ),
+            models.UniqueConstraint(
+                fields=["invoice"],
+                condition=Q(voided_at__isnull=True),
+                name="one_live_write_off_per_invoice",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Write-off {format_money(self.amount)} on {self.invoice.number}"
+
+    @property
+    def is_voided(self) -> bool:
+        return self.voided_at is not None
 
 
 class RemittanceAllocation(models.Model):
@@ -480,6 +591,8 @@ class CreditKind(models.TextChoices):
     CREDIT_APPLIED = "credit_applied", "Credit applied"
     ADJUSTMENT = "adjustment", "Manual adjustment"
     REVERSAL = "reversal", "Reversal"
+    # Credit paid back to the payer (cheque, ACH, …): negative, with a reason.
+    REFUND = "refund", "Refund to payer"
 
 
 class CreditTransaction(models.Model):
@@ -506,6 +619,9 @@ class CreditTransaction(models.Model):
     reverses = models.OneToOneField(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversed_by"
     )
+    # How a refund was paid out (blank for every other kind).
+    method = models.CharField(max_length=20, choices=PaymentMethod.choices, blank=True)
+    reference = models.CharField(max_length=100, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -521,6 +637,11 @@ class CreditTransaction(models.Model):
             models.CheckConstraint(
                 condition=~Q(kind=CreditKind.ADJUSTMENT) | ~Q(reason=""),
                 name="credit_adjustment_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind=CreditKind.REFUND)
+                | (Q(amount__lt=0) & ~Q(reason="") & ~Q(method="")),
+                name="credit_refund_is_negative_with_reason",
             ),
         ]
         indexes = [

@@ -23,13 +23,15 @@ from core.errors import DomainError
 from core.inputs import check_document_date
 from core.money import ZERO, ensure_fits, format_money, to_cents
 from invoicing.allocation import AllocationError, propose_allocation, validate_allocation
-from invoicing.ledger import post_credit
+from invoicing.ledger import credit_balance, lock_account, post_credit
 from invoicing.models import (
     Account,
     CreditKind,
+    CreditTransaction,
     Invoice,
     InvoiceLine,
     InvoiceStatus,
+    InvoiceWriteOff,
     Remittance,
     RemittanceAllocation,
 )
@@ -118,6 +120,31 @@ def _taken_error(tickets: Iterable[Ticket]) -> TicketsAlreadyInvoiced | None:
     return TicketsAlreadyInvoiced(numbers, invoices)
 
 
+class InvalidIssueDate(DomainError):
+    """An invoice is issued today or earlier, and never before its tickets existed."""
+
+
+def _check_issue_date(issue_date: date, tickets: Iterable[Ticket]) -> None:
+    """InvalidIssueDate (on issue_date) for a date after today, or before the newest of
+    the tickets was created (its local date), naming that ticket."""
+    today = timezone.localdate()
+    if issue_date > today:
+        raise InvalidIssueDate(
+            f"The issue date {issue_date:%Y-%m-%d} is after today ({today:%Y-%m-%d}); "
+            "an invoice is issued today or earlier.",
+            field="issue_date",
+        )
+    newest = max(tickets, key=lambda t: (t.created_at, t.pk), default=None)
+    if newest is not None:
+        created_on = timezone.localdate(newest.created_at)
+        if issue_date < created_on:
+            raise InvalidIssueDate(
+                f"The issue date {issue_date:%Y-%m-%d} is before {newest.number} was created "
+                f"({created_on:%Y-%m-%d}).",
+                field="issue_date",
+            )
+
+
 @transaction.atomic
 def create_invoices(
     *,
@@ -131,7 +158,8 @@ def create_invoices(
     """Invoice the account (see invoicing.accounts.account_for) for these
     Waiting-for-Payment tickets: one batch invoice, or one invoice per ticket. Each line
     holds the ticket's balance due now; the tickets move to Invoiced; due date = issue date
-    + the payer's net terms. All or nothing.
+    + the payer's net terms. All or nothing. The issue date lies in the document window,
+    is today or earlier and is not before the newest ticket was created (InvalidIssueDate).
 
     Race-safe: the tickets are locked in id order and re-checked inside the lock, so of two
     clerks invoicing the same tickets one wins and the other gets TicketsAlreadyInvoiced;
@@ -180,6 +208,7 @@ def create_invoices(
             f"Nothing is due on {', '.join(nothing_due)}; close them at the counter instead.",
             field="tickets",
         )
+    _check_issue_date(issue_date, tickets)
 
     # Oldest ticket first on each invoice, as the lines are shown and paid.
     tickets.sort(key=lambda t: (t.created_at, t.pk))
@@ -240,6 +269,10 @@ def delete_invoice(*, invoice: Invoice, by) -> Invoice:
         raise InvoiceNotDeletable(f"{invoice.number} is already deleted.")
     if invoice.status == InvoiceStatus.PAID:
         raise InvoiceNotDeletable(f"{invoice.number} is paid in full and cannot be deleted.")
+    if invoice.status == InvoiceStatus.WRITTEN_OFF:
+        raise InvoiceNotDeletable(
+            f"{invoice.number} is written off; void the write-off before deleting it."
+        )
     ticket_ids = list(invoice.lines.values_list("ticket_id", flat=True))
     tickets = list(
         Ticket.objects.select_for_update(of=("self",)).filter(pk__in=ticket_ids).order_by("pk")
@@ -264,6 +297,8 @@ class RemittancePlan:
     lines: list[InvoiceLine]
     amounts: tuple[Decimal, ...]
     credit: Decimal
+    # Why the split cannot be recorded as it stands (a kept line over its balance, …).
+    error: AllocationError | None = None
 
 
 def open_lines(invoice: Invoice) -> list[InvoiceLine]:
@@ -308,12 +343,131 @@ def _split(
 
 
 def propose_remittance(
-    *, invoice: Invoice, amount: Decimal, allocations: dict[int, Decimal] | None = None
+    *,
+    invoice: Invoice,
+    amount: Decimal,
+    allocations: dict[int, Decimal] | None = None,
+    kept: dict[int, Decimal] | None = None,
 ) -> RemittancePlan:
-    """The split the form shows: oldest first for `amount`, or the clerk's edits checked."""
+    """The split the form shows: oldest first for `amount`, or the clerk's edits checked.
+
+    `kept` (line id -> share) are the lines the clerk typed into: they keep that share and
+    only the other lines are proposed, oldest first, from what is left of the amount. Such
+    a plan never raises; a split that cannot be recorded carries the reason in `error`.
+    """
     lines = open_lines(invoice)
-    split = _split(lines, to_cents(amount), allocations, from_credit=False)
+    amount = to_cents(amount)
+    if kept is None:
+        split = _split(lines, amount, allocations, from_credit=False)
+        return RemittancePlan(lines=lines, amounts=split.amounts, credit=split.credit)
+    position = {line.pk: index for index, line in enumerate(lines)}
+    split = propose_allocation(
+        [line.balance for line in lines],
+        amount,
+        kept={position[pk]: share for pk, share in kept.items() if pk in position},
+    )
+    try:
+        _split(
+            lines,
+            amount,
+            {line.pk: share for line, share in zip(lines, split.amounts, strict=True)},
+            from_credit=False,
+        )
+    except AllocationError as error:
+        return RemittancePlan(lines, split.amounts, split.credit, error=error)
     return RemittancePlan(lines=lines, amounts=split.amounts, credit=split.credit)
+
+
+# --- slips caught before they land: large overpayments, repeated references ----------
+
+# Credit above the smaller of these is a likely slip (400 typed before 637.12): the
+# clerk confirms it. docs/decisions.md, "Corrections".
+OVERPAYMENT_ALLOWANCE = Decimal("50.00")
+OVERPAYMENT_SHARE = Decimal("0.10")
+# An earlier payment with the same payer, reference and amount recorded this recently is
+# most likely the same cheque entered twice.
+DUPLICATE_WINDOW = timedelta(days=90)
+
+
+def overpayment_allowance(balance: Decimal) -> Decimal:
+    """The most credit a payment on an invoice with this balance creates without the clerk
+    confirming it: $50.00 or 10 % of the balance, whichever is smaller."""
+    return min(OVERPAYMENT_ALLOWANCE, to_cents(max(balance, ZERO) * OVERPAYMENT_SHARE))
+
+
+def credit_payable(*, invoice: Invoice) -> Decimal:
+    """What account credit can pay on the invoice now: the payer's credit balance or the
+    invoice balance, whichever is smaller (never below zero)."""
+    return max(min(credit_balance(account=invoice.account), invoice.balance), ZERO)
+
+
+def earlier_payment(*, account: Account, reference: str, amount: Decimal) -> Remittance | None:
+    """The latest live (not voided) payment from the account with this reference (any
+    case) and amount, recorded within DUPLICATE_WINDOW; None for an empty reference."""
+    reference = (reference or "").strip()
+    if not reference or account.pk is None:
+        return None
+    return (
+        Remittance.objects.filter(
+            account=account,
+            reference__iexact=reference,
+            amount=to_cents(amount),
+            voided_at__isnull=True,
+            created_at__gte=timezone.now() - DUPLICATE_WINDOW,
+        )
+        .select_related("invoice")
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class Confirmations:
+    """What the clerk ticked on the form: the credit they agreed to create and the earlier
+    payment they agreed to repeat. A confirmation holds only for exactly that figure."""
+
+    credit: Decimal | None = None
+    duplicate_of: int | None = None
+
+
+class PaymentNeedsConfirmation(DomainError):
+    """A payment that looks like a slip: it would create a large credit (`credit`) or
+    repeats an earlier payment (`earlier`). Nothing was recorded."""
+
+    def __init__(self, *, credit: Decimal | None, earlier: Remittance | None, payer: str):
+        self.credit = credit
+        self.earlier = earlier
+        self.credit_message = (
+            f"This records {format_money(credit)} as account credit for {payer}. Tick to confirm."
+            if credit is not None
+            else ""
+        )
+        self.duplicate_message = (
+            f"{earlier.get_method_display()} {earlier.reference} for "
+            f"{format_money(earlier.amount)} was already recorded on "
+            f"{earlier.received_on:%Y-%m-%d} for {earlier.invoice.number}. "
+            "Tick to record it again as a second payment."
+            if earlier is not None
+            else ""
+        )
+        super().__init__(" ".join(m for m in (self.credit_message, self.duplicate_message) if m))
+
+
+def _check_slips(
+    *, invoice: Invoice, amount: Decimal, reference: str, credit: Decimal, confirmed: Confirmations
+) -> None:
+    """PaymentNeedsConfirmation unless every slip the payment shows is confirmed. With a
+    reference the account is locked first (after the invoice and its tickets, as always),
+    so the same cheque recorded on two invoices at one moment is still seen twice."""
+    if reference.strip():
+        lock_account(account=invoice.account)
+    large = credit if credit > overpayment_allowance(invoice.balance) else None
+    earlier = earlier_payment(account=invoice.account, reference=reference, amount=amount)
+    if (large is None or confirmed.credit == large) and (
+        earlier is None or confirmed.duplicate_of == earlier.pk
+    ):
+        return
+    raise PaymentNeedsConfirmation(credit=large, earlier=earlier, payer=invoice.account.name)
 
 
 def _replayed(
@@ -350,12 +504,18 @@ def record_remittance(
     allocations: dict[int, Decimal] | None = None,
     credit_to_use: Decimal | None = None,
     idempotency_key: uuid.UUID | str | None = None,
+    confirmed: Confirmations | None = None,
     by,
 ) -> Remittance:
     """Record a payment against the invoice's lines, oldest ticket first unless the clerk
     gave `allocations` (line id -> amount). Each share becomes a ticket payment; what is
     left becomes overpayment credit on the payer's ledger. Paid in full: the invoice is
     Paid and its tickets Closed.
+
+    A clerk's form passes `confirmed` (what was ticked): a payment that would create more
+    credit than overpayment_allowance(), or repeats an earlier_payment(), then raises
+    PaymentNeedsConfirmation until exactly that credit / that earlier payment is
+    confirmed. Callers that are not a clerk typing (imports, the demo seed) pass None.
 
     Method `account_credit` pays from the payer's credit ledger: `credit_to_use` (the
     amount, if not given) is drawn with a credit-applied row and must be allocated in full.
@@ -373,6 +533,10 @@ def record_remittance(
         raise InvoiceNotPayable(f"{invoice.number} is deleted and takes no payments.")
     if invoice.status == InvoiceStatus.PAID:
         raise InvoiceNotPayable(f"{invoice.number} is already paid in full.")
+    if invoice.status == InvoiceStatus.WRITTEN_OFF:
+        raise InvoiceNotPayable(
+            f"{invoice.number} is written off; void the write-off to take a payment."
+        )
     if method not in PaymentMethod.values:
         raise InvalidRemittance("Choose how the payment was made.", field="method")
     amount = to_cents(amount)
@@ -406,6 +570,11 @@ def record_remittance(
     ticket_by_id = {t.pk: t for t in tickets}
     lines = [line for line in all_lines if line.balance > 0]
     split = _split(lines, amount, allocations, from_credit=from_credit)
+    if confirmed is not None:
+        credit = ZERO if from_credit else split.credit
+        _check_slips(
+            invoice=invoice, amount=amount, reference=reference, credit=credit, confirmed=confirmed
+        )
 
     try:
         with transaction.atomic():
@@ -537,3 +706,258 @@ def send_invoice_email(*, invoice: Invoice, by) -> None:
         )
     by_id = getattr(by, "pk", None)
     transaction.on_commit(lambda: _deliver(invoice.pk, by_id))
+
+
+# --- corrections: void a payment, write off a balance, void a write-off ----------------
+#
+# Nothing that moved money is edited: each correction adds reversing rows (ticket
+# payments, ledger rows) and marks what it undoes with who, when and why. Locks follow
+# record_remittance: the invoice row, then its tickets, then the account (ledger).
+
+
+class CorrectionRefused(DomainError):
+    """A void or write-off that would break a rule, with the reason for the clerk."""
+
+
+class CreditAlreadySpent(CorrectionRefused):
+    """The credit a payment left on the ledger was used since: voiding it would take the
+    balance below zero."""
+
+
+def _reason(reason: str, message: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise CorrectionRefused(message, field="reason")
+    return reason[:300]
+
+
+def _lock_invoice(invoice_id: int) -> Invoice:
+    return Invoice.objects.select_for_update(of=("self",)).with_account().get(pk=invoice_id)
+
+
+def _lock_tickets(invoice: Invoice) -> list[Ticket]:
+    """The invoice's tickets, locked in id order (after the invoice, as everywhere)."""
+    ticket_ids = list(invoice.lines.values_list("ticket_id", flat=True))
+    return list(
+        Ticket.objects.select_for_update(of=("self",))
+        .select_related("location")
+        .filter(pk__in=ticket_ids)
+        .order_by("pk")
+    )
+
+
+def _spent_message(row: CreditTransaction, balance: Decimal, number: str) -> str:
+    """Name what used the credit `row` added: later live draws on the ledger."""
+    later = (
+        CreditTransaction.objects.filter(account_id=row.account_id, amount__lt=0)
+        .filter(reversed_by__isnull=True)
+        .exclude(pk=row.pk)
+        .filter(created_at__gte=row.created_at)
+        .select_related("remittance__invoice")
+        .order_by("created_at", "id")
+    )
+    users: list[str] = []
+    for entry in later:
+        if entry.created_at == row.created_at and entry.pk < row.pk:
+            continue
+        if entry.kind == CreditKind.CREDIT_APPLIED and entry.remittance_id:
+            used = entry.remittance.invoice.number
+        elif entry.kind == CreditKind.REFUND:
+            used = f"a refund to the payer on {entry.created_at:%Y-%m-%d}"
+        else:
+            used = f"a {entry.get_kind_display().lower()} on {entry.created_at:%Y-%m-%d}"
+        if used not in users:
+            users.append(used)
+    by = f" by {', '.join(users)}" if users else ""
+    return (
+        f"This payment left {format_money(row.amount)} of credit, which was used since{by}; "
+        f"only {format_money(balance)} is left, so voiding it would take the credit below "
+        f"zero. Void the payment on {users[0] if users else 'the invoice that used it'} "
+        f"first, then this one ({number})."
+    )
+
+
+def _invoice_refuses_void(invoice: Invoice) -> str:
+    if invoice.status == InvoiceStatus.DELETED:
+        return (
+            f"{invoice.number} is deleted and its tickets may be billed again; "
+            "its payments cannot be voided."
+        )
+    if invoice.status == InvoiceStatus.WRITTEN_OFF:
+        return f"{invoice.number} is written off; void the write-off before voiding a payment."
+    return ""
+
+
+def _credit_rows(remittance: Remittance) -> list[CreditTransaction]:
+    """The ledger rows the payment posted that are not reversed yet."""
+    return list(
+        remittance.credit_transactions.filter(
+            kind__in=[CreditKind.OVERPAYMENT, CreditKind.CREDIT_APPLIED],
+            reversed_by__isnull=True,
+        ).order_by("id")
+    )
+
+
+def _credit_refuses_void(row: CreditTransaction, invoice: Invoice) -> str:
+    balance = credit_balance(account=invoice.account)
+    if balance - row.amount < 0:
+        return _spent_message(row, balance, invoice.number)
+    return ""
+
+
+def why_remittance_cannot_be_voided(*, remittance: Remittance) -> str:
+    """Why void_remittance would refuse this payment now ("" when it would not): the same
+    checks, without locks, for the confirm dialog."""
+    if remittance.is_voided:
+        return (
+            f"This payment was already voided on {remittance.voided_at:%Y-%m-%d %H:%M} "
+            f"by {remittance.voided_by or 'someone'}."
+        )
+    invoice = remittance.invoice
+    refusal = _invoice_refuses_void(invoice)
+    if refusal:
+        return refusal
+    for row in _credit_rows(remittance):
+        refusal = _credit_refuses_void(row, invoice)
+        if refusal:
+            return refusal
+    return ""
+
+
+@transaction.atomic
+def void_remittance(*, remittance: Remittance, reason: str, by) -> Remittance:
+    """Void a recorded payment: a reversal ticket payment for each of its allocations,
+    the lines and the invoice paid that much less (a paid invoice opens again and its
+    tickets go back to Invoiced), and the credit it posted (overpayment, or credit applied
+    when it paid from account credit) reversed on the ledger. The payment stays on
+    record, marked voided with who, when and why.
+
+    Refused with CreditAlreadySpent, naming the invoice that used it, when its
+    overpayment credit was spent since; refused on a deleted or written-off invoice.
+    Voiding a voided payment records nothing (`already_voided = True`).
+    """
+    reason = _reason(reason, "Say why the payment is being voided.")
+    invoice = _lock_invoice(remittance.invoice_id)
+    remittance = Remittance.objects.select_for_update(of=("self",)).get(pk=remittance.pk)
+    if remittance.is_voided:
+        remittance.already_voided = True
+        return remittance
+    refusal = _invoice_refuses_void(invoice)
+    if refusal:
+        raise CorrectionRefused(refusal)
+    tickets = _lock_tickets(invoice)
+    ticket_by_id = {t.pk: t for t in tickets}
+
+    credit_rows = _credit_rows(remittance)
+    if credit_rows:
+        lock_account(account=invoice.account)
+    for row in credit_rows:
+        refusal = _credit_refuses_void(row, invoice)
+        if refusal:
+            raise CreditAlreadySpent(refusal)
+        post_credit(
+            account=invoice.account,
+            kind=CreditKind.REVERSAL,
+            amount=-row.amount,
+            reason=f"Payment on {invoice.number} voided: {reason}"[:300],
+            remittance=remittance,
+            reverses=row,
+            by=by,
+        )
+
+    allocations = list(remittance.allocations.select_related("payment", "invoice_line"))
+    bulk_create_with_history(
+        [
+            TicketPayment(
+                ticket_id=a.payment.ticket_id,
+                kind=PaymentKind.REVERSAL,
+                amount=-a.amount,
+                method=a.payment.method,
+                reference=a.payment.reference,
+                reverses=a.payment,
+                reason=reason,
+                received_by=by,
+            )
+            for a in allocations
+        ],
+        TicketPayment,
+        default_user=by,
+    )
+    lines = []
+    for allocation in allocations:
+        line = allocation.invoice_line
+        line.amount_paid -= allocation.amount
+        lines.append(line)
+    InvoiceLine.objects.bulk_update(lines, ["amount_paid"])
+    write_totals([ticket_by_id[line.ticket_id] for line in lines], by=by)
+
+    invoice.amount_paid -= sum((a.amount for a in allocations), ZERO)
+    if invoice.status == InvoiceStatus.PAID:
+        invoice.status = InvoiceStatus.OPEN
+        closed = [t for t in tickets if t.status == Status.CLOSED]
+        move_tickets(closed, Status.INVOICED, by=by, note=f"Payment on {invoice.number} voided")
+    invoice._history_user = by
+    invoice.save(update_fields=["amount_paid", "status", "updated_at"])
+
+    remittance.voided_at = timezone.now()
+    remittance.voided_by = by
+    remittance.void_reason = reason
+    remittance.save(update_fields=["voided_at", "voided_by", "void_reason"])
+    remittance.already_voided = False
+    return remittance
+
+
+@transaction.atomic
+def write_off_invoice(*, invoice: Invoice, reason: str, by) -> InvoiceWriteOff:
+    """Write off what an open invoice still owes: an InvoiceWriteOff row for the balance,
+    the invoice settled as Written off (its `written_off` figure, never `amount_paid`),
+    and its tickets Closed. Refused for an invoice that is not open."""
+    reason = _reason(reason, "Say why the balance is being written off.")
+    invoice = _lock_invoice(invoice.pk)
+    if invoice.status != InvoiceStatus.OPEN:
+        state = InvoiceStatus(invoice.status).label.lower()
+        raise CorrectionRefused(
+            f"{invoice.number} is {state}; only an open invoice can be written off."
+        )
+    amount = invoice.balance
+    if amount <= 0:
+        raise CorrectionRefused(f"{invoice.number} has nothing due to write off.")
+    tickets = _lock_tickets(invoice)
+    write_off = InvoiceWriteOff.objects.create(
+        invoice=invoice, amount=amount, reason=reason, created_by=by
+    )
+    invoiced = [t for t in tickets if t.status == Status.INVOICED]
+    move_tickets(
+        invoiced, Status.CLOSED, by=by, note=f"{invoice.number} written off", written_off=True
+    )
+    invoice.written_off = amount
+    invoice.status = InvoiceStatus.WRITTEN_OFF
+    invoice._history_user = by
+    invoice.save(update_fields=["written_off", "status", "updated_at"])
+    return write_off
+
+
+@transaction.atomic
+def void_write_off(*, write_off: InvoiceWriteOff, reason: str, by) -> InvoiceWriteOff:
+    """Undo a write-off: the row stays, marked voided with who, when and why; the invoice
+    owes its balance again (Open) and its tickets go back to Invoiced. A second void
+    records nothing (`already_voided = True`)."""
+    reason = _reason(reason, "Say why the write-off is being voided.")
+    invoice = _lock_invoice(write_off.invoice_id)
+    write_off = InvoiceWriteOff.objects.select_for_update(of=("self",)).get(pk=write_off.pk)
+    if write_off.is_voided:
+        write_off.already_voided = True
+        return write_off
+    tickets = _lock_tickets(invoice)
+    closed = [t for t in tickets if t.status == Status.CLOSED]
+    move_tickets(closed, Status.INVOICED, by=by, note=f"Write-off of {invoice.number} voided")
+    invoice.written_off -= write_off.amount
+    invoice.status = InvoiceStatus.OPEN
+    invoice._history_user = by
+    invoice.save(update_fields=["written_off", "status", "updated_at"])
+    write_off.voided_at = timezone.now()
+    write_off.voided_by = by
+    write_off.void_reason = reason
+    write_off.save(update_fields=["voided_at", "voided_by", "void_reason"])
+    write_off.already_voided = False
+    return write_off

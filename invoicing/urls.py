@@ -18,4 +18,15 @@ urlpatterns = [
     ),
     path("<int:pk>/delete/", views.invoice_delete, name="invoice_delete"),
     path("<int:pk>/send/", views.invoice_send, name="invoice_send"),
+    path(
+        "<int:pk>/remittances/<int:remittance_id>/void/",
+        views.remittance_void,
+        name="remittance_void",
+    ),
+    path("<int:pk>/write-off/", views.invoice_write_off, name="invoice_write_off"),
+    path(
+        "<int:pk>/write-offs/<int:write_off_id>/void/",
+        views.write_off_void,
+        name="write_off_void",
+    ),
 ]

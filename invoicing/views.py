@@ -20,7 +20,7 @@ from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 from core.errors import DomainError
 from core.forms import add_domain_error
 from core.htmx import confirm_response, is_partial_request, page_or_partial
-from core.inputs import InvalidInput, parse_decimal, search_text
+from core.inputs import InvalidInput, parse_decimal, parse_id, search_text
 from core.money import MAX_MONEY, ZERO, format_money, to_cents
 from invoicing import services
 from invoicing.accounts import account_for, account_from_token, search_payers
@@ -29,6 +29,8 @@ from invoicing.forms import (
     InvoiceFilterForm,
     RemittanceForm,
     TicketFilterForm,
+    VoidForm,
+    WriteOffForm,
 )
 from invoicing.ledger import credit_balance
 from invoicing.models import (
@@ -36,6 +38,8 @@ from invoicing.models import (
     CreditTransaction,
     Invoice,
     InvoiceStatus,
+    InvoiceWriteOff,
+    Remittance,
     RemittanceAllocation,
     invoiceable_tickets,
 )
@@ -76,8 +80,26 @@ def invoice_list(request: HttpRequest) -> TemplateResponse:
 # --- create ----------------------------------------------------------------------------
 
 
+def _ticked_ids(values: list[str]) -> set[int]:
+    """The ticket ids among ticked-box values (ASCII-digit ids only; others ignored)."""
+    return {pk for pk in map(parse_id, values) if pk is not None}
+
+
+def _filter_query(params: QueryDict, account) -> QueryDict:
+    """The payer and the ticket filters of `params`, as a query string's values."""
+    query = QueryDict(mutable=True)
+    if account is not None:
+        query["payer"] = account.token
+    for name in TicketFilterForm.base_fields:
+        if values := [v for v in params.getlist(name) if v]:
+            query.setlist(name, values)
+    return query
+
+
 def _create_context(request: HttpRequest, account, form: CreateInvoicesForm | None) -> dict:
-    params = request.GET if request.method == "GET" else QueryDict(mutable=True)
+    # The filters and ticks come with the filter GET (htmx or the no-JS redirect) and
+    # with the create POST, so a refused POST shows the same table, still ticked.
+    params = request.GET if request.method == "GET" else request.POST
     filters = TicketFilterForm(params)
     tickets = []
     if account is not None:
@@ -90,14 +112,15 @@ def _create_context(request: HttpRequest, account, form: CreateInvoicesForm | No
                 "payer": account.token if account else "",
                 "invoice_method": "batch" if account and account.prefers_batch else "individual",
                 "send_email": False,
-            }
+            },
+            account=account,
         )
-    if form.is_bound:
-        ticked = {str(pk) for pk in form.data.getlist("tickets")}
+    if request.method == "GET" and request.GET.get("tick") == "all":
+        ticked = {str(t.pk) for t in tickets}
     else:
-        ticked = {str(t.pk) for t in tickets} if request.GET.get("tick") == "all" else set()
-    query = request.GET.copy()
-    query.pop("tick", None)
+        # Only the shown tickets stay ticked: nothing is invoiced that the clerk cannot see.
+        wanted = _ticked_ids(params.getlist("tickets"))
+        ticked = {str(t.pk) for t in tickets if t.pk in wanted}
     return {
         "account": account,
         "q": search_text(request.GET.get("q", "")),
@@ -105,10 +128,19 @@ def _create_context(request: HttpRequest, account, form: CreateInvoicesForm | No
         "filters": filters,
         "tickets": tickets,
         "ticked": ticked,
-        "total_due": sum((t.balance_due for t in tickets), ZERO),
+        "ticked_total": sum((t.balance_due for t in tickets if str(t.pk) in ticked), ZERO),
         "form": form,
-        "query": query.urlencode(),
+        "query": _filter_query(params, account).urlencode(),
     }
+
+
+def _filtered_create_url(request: HttpRequest, account) -> str:
+    """The create page with the posted filters and ticks (the no-JS "Apply filters")."""
+    query = _filter_query(request.POST, account)
+    query.setlist(
+        "tickets", [str(pk) for pk in sorted(_ticked_ids(request.POST.getlist("tickets")))]
+    )
+    return reverse("invoicing:invoice_create") + "?" + query.urlencode()
 
 
 @require_http_methods(["GET", "POST"])
@@ -116,8 +148,10 @@ def _create_context(request: HttpRequest, account, form: CreateInvoicesForm | No
 @vary_on_headers("HX-Request")
 def invoice_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
-        form = CreateInvoicesForm(request.POST)
         account = account_from_token(request.POST.get("payer"))
+        if request.POST.get("action") == "filter":
+            return HttpResponseRedirect(_filtered_create_url(request, account))
+        form = CreateInvoicesForm(request.POST, account=account)
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -149,7 +183,9 @@ def invoice_create(request: HttpRequest) -> HttpResponse:
     account = account_from_token(request.GET.get("payer"))
     context = _create_context(request, account, None)
     template = page_or_partial(request, "invoicing/invoice_create.html", "ticket-table")
-    return TemplateResponse(request, template, context)
+    # An invalid filter answers 422 (htmx swaps it): the error shows beside its field.
+    status = 422 if context["filters"].errors else 200
+    return TemplateResponse(request, template, context, status=status)
 
 
 @require_GET
@@ -174,7 +210,7 @@ def _invoice_context(invoice: Invoice) -> dict:
         invoice.lines.select_related("ticket__customer").order_by("ticket__created_at", "ticket_id")
     )
     remittances = list(
-        invoice.remittances.select_related("recorded_by").prefetch_related(
+        invoice.remittances.select_related("recorded_by", "voided_by").prefetch_related(
             Prefetch(
                 "allocations",
                 queryset=RemittanceAllocation.objects.select_related("invoice_line__ticket"),
@@ -183,14 +219,20 @@ def _invoice_context(invoice: Invoice) -> dict:
         )
     )
     credit_applied = sum(
-        (r.amount for r in remittances if r.method == PaymentMethod.ACCOUNT_CREDIT), ZERO
+        (
+            r.amount
+            for r in remittances
+            if r.method == PaymentMethod.ACCOUNT_CREDIT and not r.is_voided
+        ),
+        ZERO,
     )
     overpaid = to_cents(
         CreditTransaction.objects.filter(
-            remittance__invoice=invoice, kind=CreditKind.OVERPAYMENT
+            remittance__invoice=invoice, kind=CreditKind.OVERPAYMENT, reversed_by__isnull=True
         ).aggregate(s=Sum("amount"))["s"]
         or ZERO
     )
+    write_offs = list(invoice.write_offs.select_related("created_by", "voided_by"))
     return {
         "invoice": invoice,
         "payer": invoice.account.payer,
@@ -198,6 +240,7 @@ def _invoice_context(invoice: Invoice) -> dict:
         "remittances": remittances,
         "credit_applied": credit_applied,
         "overpaid": overpaid,
+        "write_offs": write_offs,
         "credit_balance": credit_balance(account=invoice.account),
         "can_pay": invoice.status == InvoiceStatus.OPEN,
     }
@@ -262,50 +305,119 @@ def _decimal(value) -> Decimal | None:
     return to_cents(amount) if abs(amount) <= MAX_MONEY else None
 
 
-def _remittance_rows(lines, values: dict[int, Decimal | None], errors: dict[str, str]) -> list:
+def _amount(params: QueryDict, method: str, payable: Decimal) -> Decimal | None:
+    """The amount typed; left blank with method Account credit, what the credit can pay."""
+    text = params.get("amount", "")
+    if text.strip():
+        return _decimal(text)
+    if method == PaymentMethod.ACCOUNT_CREDIT and payable > 0:
+        return payable
+    return None
+
+
+def _line_inputs(params: QueryDict, lines) -> tuple[dict[int, str], set[int]]:
+    """What stands in each allocation line, and which lines the clerk edited (the
+    `edited` markers app.js enables on input, and the page keeps once enabled)."""
+    typed = {line.pk: params.get(RemittanceForm.line_field(line), "") for line in lines}
+    marked = {parse_id(value) for value in params.getlist("edited")}
+    return typed, {line.pk for line in lines if line.pk in marked}
+
+
+def _remittance_rows(lines, values: dict, errors: dict[str, str], edited=frozenset()) -> list:
     return [
         {
             "line": line,
             "field": RemittanceForm.line_field(line),
             "value": values.get(line.pk),
+            "edited": line.pk in edited,
             "error": errors.get(RemittanceForm.line_field(line), ""),
         }
         for line in lines
     ]
 
 
-def _remittance_context(invoice: Invoice, form: RemittanceForm, rows, summary: dict) -> dict:
+def _remittance_context(
+    invoice: Invoice, form: RemittanceForm, rows, summary: dict, slip=None
+) -> dict:
     return {
         "invoice": invoice,
         "form": form,
         "rows": rows,
         "summary": summary,
+        "slip": slip,
         "available_credit": credit_balance(account=invoice.account),
         "allocation_url": reverse("invoicing:invoice_remittance_allocation", args=[invoice.pk]),
     }
 
 
-def _summary(amount, values: dict, method: str, error: str = "") -> dict:
-    allocated = sum((v for v in values.values() if v), ZERO)
+def _summary(invoice: Invoice, amount, shares: dict, method: str, error: str = "") -> dict:
+    allocated = sum((v for v in shares.values() if v), ZERO)
     amount = amount or ZERO
+    from_credit = method == PaymentMethod.ACCOUNT_CREDIT
+    credit = max(amount - allocated, ZERO)
+    allowance = services.overpayment_allowance(invoice.balance)
     return {
         "amount": amount,
         "allocated": allocated,
-        "credit": max(amount - allocated, ZERO),
-        "from_credit": method == PaymentMethod.ACCOUNT_CREDIT,
+        "credit": credit,
+        "from_credit": from_credit,
+        # More credit than this asks the clerk to confirm on Record (services._check_slips).
+        "allowance": allowance,
+        "large_credit": not from_credit and credit > allowance,
         "error": error,
     }
 
 
-def _proposal(invoice, lines, amount) -> tuple[dict, str]:
-    """The oldest-first split of `amount` for the form, or an error to show."""
+def _proposal(invoice, lines, amount, typed=None, edited=frozenset()):
+    """The split shown for `amount`: lines the clerk edited keep what they typed (blank
+    counts as nothing), the others are proposed oldest first from what is left.
+
+    Returns (values shown per line, shares per line, error message, errors per field).
+    """
+    typed = typed or {}
+    errors = {
+        RemittanceForm.line_field(line): "Enter an amount such as 12.50."
+        for line in lines
+        if line.pk in edited and typed.get(line.pk, "").strip() and _decimal(typed[line.pk]) is None
+    }
+    kept = {
+        line.pk: _decimal(typed.get(line.pk, "")) or ZERO for line in lines if line.pk in edited
+    }
+    shown = {pk: typed.get(pk, "") for pk in kept}
     if amount is None or amount <= 0:
-        return {line.pk: None for line in lines}, ""
-    try:
-        plan = services.propose_remittance(invoice=invoice, amount=amount)
-    except DomainError as error:
-        return {line.pk: None for line in lines}, error.message
-    return {line.pk: share for line, share in zip(plan.lines, plan.amounts, strict=True)}, ""
+        return {line.pk: shown.get(line.pk) for line in lines}, kept, "", errors
+    plan = services.propose_remittance(invoice=invoice, amount=amount, kept=kept)
+    shares = {line.pk: share for line, share in zip(plan.lines, plan.amounts, strict=True)}
+    values = {pk: shown.get(pk, share) for pk, share in shares.items()}
+    if plan.error is None:
+        return values, shares, "", errors
+    if plan.error.field:
+        errors.setdefault(plan.error.field, plan.error.message)
+    return values, shares, plan.error.message, errors
+
+
+def _ask_to_confirm(
+    request: HttpRequest, invoice: Invoice, form: RemittanceForm, slip, summary: dict, rows
+) -> TemplateResponse:
+    """The form again (422) with a box to tick for each slip, bound to its figure: a box
+    ticked for another credit or another earlier payment is unticked."""
+    data = request.POST.copy()
+    confirmed = form.confirmations()
+    for box, hidden, value in (
+        ("confirm_overpayment", "confirmed_credit", slip.credit),
+        ("confirm_duplicate", "confirmed_duplicate", slip.earlier.pk if slip.earlier else None),
+    ):
+        data[hidden] = "" if value is None else str(value)
+        if value is None or value != (
+            confirmed.credit if box == "confirm_overpayment" else confirmed.duplicate_of
+        ):
+            data.pop(box, None)
+    form = RemittanceForm(data, lines=form.lines, payable_credit=form.payable_credit)
+    form.fields["confirm_overpayment"].label = slip.credit_message
+    form.fields["confirm_duplicate"].label = slip.duplicate_message
+    form.is_valid()
+    context = _remittance_context(invoice, form, rows, summary, slip=slip)
+    return TemplateResponse(request, "invoicing/invoice_remittance.html", context, status=422)
 
 
 @require_http_methods(["GET", "POST"])
@@ -317,32 +429,47 @@ def invoice_remittance(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, f"{invoice.number} is {state} and takes no payments.")
         return _redirect(request, invoice.get_absolute_url())
     lines = services.open_lines(invoice)
+    payable = services.credit_payable(invoice=invoice)
     if request.method == "GET":
-        amount = invoice.balance
-        values, error = _proposal(invoice, lines, amount)
-        form = RemittanceForm(lines=lines, initial={"amount": amount})
-        rows = _remittance_rows(lines, values, {})
-        summary = _summary(amount, values, PaymentMethod.CHEQUE, error)
+        # The amount starts empty; "Pay full balance" without JavaScript is ?amount=<balance>.
+        amount = _decimal(request.GET.get("amount", ""))
+        amount = amount if amount is not None and amount > 0 else None
+        values, shares, error, errors = _proposal(invoice, lines, amount)
+        form = RemittanceForm(
+            lines=lines, payable_credit=payable, initial={"amount": amount} if amount else {}
+        )
+        rows = _remittance_rows(lines, values, errors)
+        summary = _summary(invoice, amount, shares, PaymentMethod.CHEQUE, error)
         context = _remittance_context(invoice, form, rows, summary)
         return TemplateResponse(request, "invoicing/invoice_remittance.html", context)
 
-    form = RemittanceForm(request.POST, lines=lines)
-    propose = request.POST.get("action") == "propose"
+    form = RemittanceForm(request.POST, lines=lines, payable_credit=payable)
     valid = form.is_valid()
-    if propose:
+    method = request.POST.get("method", "")
+    typed, edited = _line_inputs(request.POST, lines)
+    amount = form.cleaned_data.get("amount") if valid else _amount(request.POST, method, payable)
+    if request.POST.get("action") == "propose":
         # Without JavaScript: re-render the form with the oldest-first proposal.
-        amount = form.cleaned_data.get("amount") if valid else _decimal(request.POST.get("amount"))
-        values, error = _proposal(invoice, lines, amount)
+        values, shares, error, errors = _proposal(invoice, lines, amount, typed, edited)
         data = request.POST.copy()
+        if amount is not None and not data.get("amount", "").strip():
+            data["amount"] = str(amount)
         for line in lines:
             value = values.get(line.pk)
             data[RemittanceForm.line_field(line)] = "" if value is None else str(value)
-        form = RemittanceForm(data, lines=lines)
+        form = RemittanceForm(data, lines=lines, payable_credit=payable)
         form.is_valid()
-        rows = _remittance_rows(lines, values, {})
-        summary = _summary(amount, values, request.POST.get("method", ""), error)
+        rows = _remittance_rows(lines, values, errors, edited)
+        summary = _summary(invoice, amount, shares, method, error)
         context = _remittance_context(invoice, form, rows, summary)
         return TemplateResponse(request, "invoicing/invoice_remittance.html", context)
+
+    if all(not text.strip() for text in typed.values()):
+        # No line typed: the payment goes oldest first, and the page shows that split.
+        values, shares, _, _ = _proposal(invoice, lines, amount)
+    else:
+        values, shares = typed, {pk: _decimal(text) for pk, text in typed.items()}
+    summary = _summary(invoice, amount, shares, method)
     if valid:
         data = form.cleaned_data
         try:
@@ -354,8 +481,12 @@ def invoice_remittance(request: HttpRequest, pk: int) -> HttpResponse:
                 received_on=data["received_on"],
                 allocations=form.allocations(),
                 idempotency_key=data["idempotency_key"],
+                confirmed=form.confirmations(),
                 by=request.user,
             )
+        except services.PaymentNeedsConfirmation as slip:
+            rows = _remittance_rows(lines, values, {}, edited)
+            return _ask_to_confirm(request, invoice, form, slip, summary, rows)
         except DomainError as error:
             add_domain_error(form, error)
         else:
@@ -377,14 +508,8 @@ def invoice_remittance(request: HttpRequest, pk: int) -> HttpResponse:
                     f"{format_money(remittance.amount)} for {invoice.number}{credit}.",
                 )
             return _redirect(request, invoice.get_absolute_url())
-    values = {
-        line.pk: _decimal(request.POST.get(RemittanceForm.line_field(line), "")) for line in lines
-    }
     errors = {name: " ".join(errs) for name, errs in form.errors.items()}
-    rows = _remittance_rows(lines, values, errors)
-    summary = _summary(
-        _decimal(request.POST.get("amount", "")), values, request.POST.get("method", "")
-    )
+    rows = _remittance_rows(lines, values, errors, edited)
     context = _remittance_context(invoice, form, rows, summary)
     return TemplateResponse(request, "invoicing/invoice_remittance.html", context, status=422)
 
@@ -393,20 +518,20 @@ def invoice_remittance(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required("invoicing.add_remittance", raise_exception=True)
 @vary_on_headers("HX-Request")
 def invoice_remittance_allocation(request: HttpRequest, pk: int) -> HttpResponse:
-    """htmx helper: propose a split as the amount is typed (mode=propose, the table), or
-    check the clerk's edited lines (mode=check, the summary)."""
+    """htmx helper: re-propose the split as the amount, the method or a line changes
+    (mode=propose, the table: lines marked `edited` keep what the clerk typed, the others
+    are proposed oldest first), or check the clerk's lines (mode=check, the summary)."""
     invoice = get_object_or_404(Invoice.objects.with_account(), pk=pk)
     if not is_partial_request(request):
         return HttpResponseRedirect(reverse("invoicing:invoice_remittance", args=[pk]))
     lines = services.open_lines(invoice)
-    amount = _decimal(request.GET.get("amount", ""))
     method = request.GET.get("method", "")
-    form = RemittanceForm(lines=lines)
+    payable = services.credit_payable(invoice=invoice)
+    amount = _amount(request.GET, method, payable)
+    typed, edited = _line_inputs(request.GET, lines)
+    form = RemittanceForm(lines=lines, payable_credit=payable)
     if request.GET.get("mode") == "check":
-        values = {
-            line.pk: _decimal(request.GET.get(RemittanceForm.line_field(line), ""))
-            for line in lines
-        }
+        values = {pk_: _decimal(text) for pk_, text in typed.items()}
         error = ""
         errors: dict[str, str] = {}
         if amount is not None and amount > 0:
@@ -417,16 +542,17 @@ def invoice_remittance_allocation(request: HttpRequest, pk: int) -> HttpResponse
                 error = exc.message
                 if exc.field:
                     errors[exc.field] = exc.message
-        summary = _summary(amount, values, method, error)
+        summary = _summary(invoice, amount, values, method, error)
         context = _remittance_context(
-            invoice, form, _remittance_rows(lines, values, errors), summary
+            invoice, form, _remittance_rows(lines, values, errors, edited), summary
         )
         return TemplateResponse(
             request, "invoicing/invoice_remittance.html#allocation-summary", context
         )
-    values, error = _proposal(invoice, lines, amount)
-    summary = _summary(amount, values, method, error)
-    context = _remittance_context(invoice, form, _remittance_rows(lines, values, {}), summary)
+    values, shares, error, errors = _proposal(invoice, lines, amount, typed, edited)
+    summary = _summary(invoice, amount, shares, method, error)
+    rows = _remittance_rows(lines, values, errors, edited)
+    context = _remittance_context(invoice, form, rows, summary)
     return TemplateResponse(request, "invoicing/invoice_remittance.html#allocation-table", context)
 
 
@@ -446,6 +572,8 @@ def invoice_delete(request: HttpRequest, pk: int) -> HttpResponse:
             blocked = f"{invoice.number} is paid in full and cannot be deleted."
         elif invoice.status == InvoiceStatus.DELETED:
             blocked = f"{invoice.number} is already deleted."
+        elif invoice.status == InvoiceStatus.WRITTEN_OFF:
+            blocked = f"{invoice.number} is written off; void the write-off before deleting it."
         context = {
             "title": f"Delete invoice {invoice.number}?",
             "question": (
@@ -504,5 +632,200 @@ def invoice_send(request: HttpRequest, pk: int) -> HttpResponse:
             request,
             "invoicing/invoice_detail.html#invoice-sent",
             {"invoice": invoice, "now": timezone.now()},
+        )
+    return _redirect(request, invoice.get_absolute_url())
+
+
+# --- corrections: void a payment, write off, void a write-off -------------------------
+
+CORRECTION_TEMPLATE = "invoicing/correction_confirm.html"
+
+
+def _correction_response(
+    request: HttpRequest, context: dict, form, *, status: int = 200
+) -> TemplateResponse:
+    """The confirm dialog with its reason form: modal content for htmx, a page without JS."""
+    template = page_or_partial(request, CORRECTION_TEMPLATE, "correction-form")
+    return TemplateResponse(request, template, {**context, "form": form}, status=status)
+
+
+def _refused_correction(request: HttpRequest, context: dict, form, error: DomainError):
+    """A refused correction: beside the reason (422) or as the dialog's reason (409)."""
+    if error.field in form.fields:
+        add_domain_error(form, error)
+        return _correction_response(request, context, form, status=422)
+    return _correction_response(
+        request, {**context, "blocked_reason": error.message}, form, status=409
+    )
+
+
+def _void_changes(remittance: Remittance) -> list[str]:
+    """What voiding the payment changes, in words, for the confirm dialog."""
+    invoice = remittance.invoice
+    allocated = ZERO
+    changes = []
+    for allocation in remittance.allocations.select_related("invoice_line__ticket"):
+        allocated += allocation.amount
+        changes.append(
+            f"{allocation.invoice_line.ticket.number}: a reversal of "
+            f"{format_money(allocation.amount)} (reason kept on the ticket)."
+        )
+    paid_after = invoice.amount_paid - allocated
+    changes.append(
+        f"{invoice.number} paid: {format_money(invoice.amount_paid)} → {format_money(paid_after)}"
+        + (
+            "; the invoice opens again and its tickets go back to Invoiced."
+            if invoice.status == InvoiceStatus.PAID and allocated
+            else "."
+        )
+    )
+    for row in remittance.credit_transactions.filter(reversed_by__isnull=True).exclude(
+        kind=CreditKind.REVERSAL
+    ):
+        changes.append(
+            f"Payer's credit: the {row.get_kind_display().lower()} of "
+            f"{format_money(row.amount)} is reversed."
+        )
+    return changes
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("invoicing.void_remittance", raise_exception=True)
+@vary_on_headers("HX-Request")
+def remittance_void(request: HttpRequest, pk: int, remittance_id: int) -> HttpResponse:
+    """GET: confirm voiding the payment (what changes, or why it cannot). POST: void it."""
+    remittance = get_object_or_404(
+        Remittance.objects.select_related("invoice__account", "voided_by"),
+        pk=remittance_id,
+        invoice_id=pk,
+    )
+    invoice = remittance.invoice
+    context = {
+        "title": f"Void this payment on {invoice.number}?",
+        "question": (
+            "The payment stays on record, struck through with who, when and why; what it "
+            "paid and the credit it left are reversed by new entries."
+        ),
+        "details": [
+            ("Payer", invoice.account.name),
+            ("Payment", f"{remittance.get_method_display()} {format_money(remittance.amount)}"),
+            ("Reference", remittance.reference or "—"),
+            ("Received", f"{remittance.received_on:%Y-%m-%d}"),
+        ],
+        "changes": _void_changes(remittance),
+        "action_url": reverse("invoicing:remittance_void", args=[pk, remittance.pk]),
+        "confirm_label": "Void payment",
+        "cancel_url": invoice.get_absolute_url(),
+    }
+    if request.method == "GET":
+        blocked = services.why_remittance_cannot_be_voided(remittance=remittance)
+        return _correction_response(request, {**context, "blocked_reason": blocked}, VoidForm())
+    form = VoidForm(request.POST)
+    if not form.is_valid():
+        return _correction_response(request, context, form, status=422)
+    try:
+        voided = services.void_remittance(
+            remittance=remittance, reason=form.cleaned_data["reason"], by=request.user
+        )
+    except DomainError as error:
+        return _refused_correction(request, context, form, error)
+    if voided.already_voided:
+        messages.info(request, "This payment was already voided; nothing was recorded now.")
+    else:
+        messages.success(
+            request,
+            f"Voided the {voided.get_method_display().lower()} payment of "
+            f"{format_money(voided.amount)} on {invoice.number}.",
+        )
+    return _redirect(request, invoice.get_absolute_url())
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("invoicing.write_off_invoice", raise_exception=True)
+@vary_on_headers("HX-Request")
+def invoice_write_off(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: confirm writing off the unpaid balance. POST: write it off."""
+    invoice = get_object_or_404(Invoice.objects.with_account(), pk=pk)
+    context = {
+        "title": f"Write off the balance of {invoice.number}?",
+        "question": (
+            "The invoice is settled as written off (not paid) and its tickets close. "
+            "A write-off can be voided later."
+        ),
+        "details": [
+            ("Payer", invoice.account.name),
+            ("Total", format_money(invoice.total)),
+            ("Paid", format_money(invoice.amount_paid)),
+            ("To write off", format_money(invoice.balance)),
+            ("Tickets closing", invoice.lines.count()),
+        ],
+        "action_url": reverse("invoicing:invoice_write_off", args=[pk]),
+        "confirm_label": "Write off",
+        "cancel_url": invoice.get_absolute_url(),
+    }
+    if request.method == "GET":
+        blocked = ""
+        if invoice.status != InvoiceStatus.OPEN:
+            state = InvoiceStatus(invoice.status).label.lower()
+            blocked = f"{invoice.number} is {state}; only an open invoice can be written off."
+        return _correction_response(request, {**context, "blocked_reason": blocked}, WriteOffForm())
+    form = WriteOffForm(request.POST)
+    if not form.is_valid():
+        return _correction_response(request, context, form, status=422)
+    try:
+        write_off = services.write_off_invoice(
+            invoice=invoice, reason=form.cleaned_data["reason"], by=request.user
+        )
+    except DomainError as error:
+        return _refused_correction(request, context, form, error)
+    messages.success(request, f"Wrote off {format_money(write_off.amount)} on {invoice.number}.")
+    return _redirect(request, invoice.get_absolute_url())
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("invoicing.write_off_invoice", raise_exception=True)
+@vary_on_headers("HX-Request")
+def write_off_void(request: HttpRequest, pk: int, write_off_id: int) -> HttpResponse:
+    """GET: confirm voiding the write-off. POST: void it (the invoice owes again)."""
+    write_off = get_object_or_404(
+        InvoiceWriteOff.objects.select_related("invoice__account", "voided_by"),
+        pk=write_off_id,
+        invoice_id=pk,
+    )
+    invoice = write_off.invoice
+    context = {
+        "title": f"Void the write-off of {invoice.number}?",
+        "question": (
+            "The write-off stays on record, struck through with who, when and why; the "
+            "invoice owes its balance again and its tickets go back to Invoiced."
+        ),
+        "details": [
+            ("Payer", invoice.account.name),
+            ("Written off", format_money(write_off.amount)),
+            ("Reason", write_off.reason),
+        ],
+        "action_url": reverse("invoicing:write_off_void", args=[pk, write_off.pk]),
+        "confirm_label": "Void write-off",
+        "cancel_url": invoice.get_absolute_url(),
+    }
+    if request.method == "GET":
+        blocked = ""
+        if write_off.is_voided:
+            blocked = f"This write-off was already voided on {write_off.voided_at:%Y-%m-%d %H:%M}."
+        return _correction_response(request, {**context, "blocked_reason": blocked}, VoidForm())
+    form = VoidForm(request.POST)
+    if not form.is_valid():
+        return _correction_response(request, context, form, status=422)
+    try:
+        voided = services.void_write_off(
+            write_off=write_off, reason=form.cleaned_data["reason"], by=request.user
+        )
+    except DomainError as error:
+        return _refused_correction(request, context, form, error)
+    if voided.already_voided:
+        messages.info(request, "This write-off was already voided; nothing was recorded now.")
+    else:
+        messages.success(
+            request, f"Voided the write-off of {format_money(voided.amount)} on {invoice.number}."
         )
     return _redirect(request, invoice.get_absolute_url())

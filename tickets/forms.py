@@ -12,7 +12,7 @@ from core.forms import IdChoiceField, MoneyField, QuantityField
 from customers.forms import AgentChoiceField, agent_choices
 from customers.models import Customer
 from tickets.models import OPEN_FILTER, DiscountType, Location, PaymentMethod
-from tickets.services import DEPOSIT_METHODS
+from tickets.services import DEPOSIT_METHODS, MAX_REASON
 from tickets.transitions import Kind, Status
 
 MONEY_ATTRS = {"step": "0.01", "inputmode": "decimal", "class": "text-end"}
@@ -121,6 +121,28 @@ class DepositForm(forms.Form):
         choices=[(m.value, m.label) for m in PaymentMethod if m in DEPOSIT_METHODS],
     )
     reference = forms.CharField(label="Reference", max_length=100, required=False)
+
+
+class RefundForm(forms.Form):
+    """Pay back money taken at the counter; the labels differ from the deposit form's so
+    each field is found by its own label on the ticket page."""
+
+    amount = _money_field("Refund amount")
+    method = forms.ChoiceField(
+        label="Refunded by",
+        choices=[(m.value, m.label) for m in PaymentMethod if m in DEPOSIT_METHODS],
+    )
+    reference = forms.CharField(
+        label="Refund ref.",
+        max_length=100,
+        required=False,
+        help_text="Receipt, card authorisation or cheque number.",
+    )
+    reason = forms.CharField(
+        label="Reason for the refund",
+        max_length=MAX_REASON,
+        error_messages={"required": "Say why the deposit is refunded."},
+    )
 
 
 class AgentForm(forms.Form):

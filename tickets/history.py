@@ -98,6 +98,7 @@ def _payment_entries(ticket_id: int, limit: int) -> list[Entry]:
             else record.method
         )
         reference = f" · {record.reference}" if record.reference else ""
+        reason = f" · why: {record.reason}" if record.reason else ""
         entries.append(
             Entry(
                 when=record.history_date,
@@ -105,7 +106,7 @@ def _payment_entries(ticket_id: int, limit: int) -> list[Entry]:
                 subject="payment",
                 action="recorded" if record.history_type == "+" else "removed",
                 title=f"{kind} {format_money(record.amount)}",
-                details=f"{method}{reference}",
+                details=f"{method}{reference}{reason}",
             )
         )
     return entries

@@ -362,13 +362,14 @@ class Ticket(models.Model):
             )
         return None
 
-    def check_move(self, target: str, *, via: str = STAFF) -> None:
+    def check_move(self, target: str, *, via: str = STAFF, written_off: bool = False) -> None:
         """Raise InvalidTransition, with the reason for the clerk, unless `via` (STAFF: the
         ticket page; INVOICING: the invoicing services) may move the ticket to `target` now.
 
         The move must be in the transitions table for `via`, and no rule may refuse it
         (customer attached, nothing due before closing, nothing paid before cancelling).
-        The credit limit is not a refusal here: see `transition_to`.
+        The credit limit is not a refusal here: see `transition_to`. `written_off`
+        (invoicing only): what is still due was written off, so the ticket may close.
         """
         if target not in Status.values:
             raise InvalidTransition(f"“{target}” is not a ticket status.")
@@ -385,6 +386,8 @@ class Ticket(models.Model):
                 f"{self.get_kind_display()} {self.number} cannot move from "
                 f"{self.get_status_display()} to {label}."
             )
+        if written_off and via == INVOICING and target == Status.CLOSED:
+            return
         refusal = self._refusal(target)
         if refusal:
             raise InvalidTransition(refusal)

@@ -13,11 +13,12 @@ from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from billing_agents.models import BillingAgent
 from core.errors import DomainError
-from core.money import MAX_MONEY, format_money, to_cents
+from core.money import MAX_MONEY, ZERO, format_money, to_cents
 from customers.models import Customer
 from customers.services import ensure_agent_choosable
 from tickets.models import (
@@ -41,6 +42,11 @@ DEPOSIT_METHODS = [
     PaymentMethod.CHEQUE,
     PaymentMethod.ACH,
 ]
+# Money paid at the counter, which a deposit refund may pay back: deposits and the refunds
+# already made, never an invoice payment (a remittance share is corrected by voiding it).
+COUNTER_KINDS = (PaymentKind.DEPOSIT, PaymentKind.REFUND)
+# What TicketPayment.reason holds.
+MAX_REASON = 300
 # What TicketItem.quantity (max_digits=10, decimal_places=2) holds; money: core.money.
 MAX_QUANTITY = Decimal("99999999.99")
 
@@ -55,6 +61,11 @@ class InvalidLineItem(DomainError):
 
 class InvalidDeposit(DomainError):
     """A deposit of zero or less, above the balance due, or by an unsupported method."""
+
+
+class InvalidRefund(DomainError):
+    """A deposit refund of zero or less, above what was paid at the counter, without a
+    reason, or by an unsupported method."""
 
 
 class OverrideNotAllowed(DomainError):
@@ -324,6 +335,76 @@ def add_deposit(
     return payment
 
 
+def refundable_amount(ticket: Ticket) -> Decimal:
+    """What a deposit refund may still pay back on the ticket: the deposits taken at the
+    counter less the refunds already made (never an invoice payment's share)."""
+    result = TicketPayment.objects.filter(ticket_id=ticket.pk, kind__in=COUNTER_KINDS).aggregate(
+        s=Sum("amount")
+    )
+    return to_cents(result["s"] or ZERO)
+
+
+@transaction.atomic
+def refund_deposit(
+    *,
+    ticket: Ticket,
+    amount: Decimal,
+    method: str,
+    reference: str = "",
+    reason: str,
+    by: AbstractBaseUser | None,
+) -> TicketPayment:
+    """Pay back (part of) what was taken at the counter: a new payment of kind REFUND with
+    a negative amount, who, when and why; the deposits themselves are never edited.
+
+    More than zero and never more than the deposits less earlier refunds
+    (`refundable_amount`; InvalidRefund on `amount`), cash, card, cheque or ACH, and a
+    reason (InvalidRefund on `reason`). Refused on an invoiced, closed or cancelled ticket
+    (TicketLocked): an invoice's figures follow from its tickets. The ticket row is locked
+    first, so two refunds at the same moment never pay back more than was taken.
+    """
+    if method not in DEPOSIT_METHODS:
+        raise InvalidRefund("Choose cash, card, cheque or ACH.", field="method")
+    if amount <= 0:
+        raise InvalidRefund("A refund must be more than zero.", field="amount")
+    if to_cents(amount) != amount:
+        raise InvalidRefund("Enter the amount in whole cents.", field="amount")
+    reason = reason.strip()
+    if not reason:
+        raise InvalidRefund("Say why the deposit is refunded.", field="reason")
+    if len(reason) > MAX_REASON:
+        raise InvalidRefund(f"Keep the reason to {MAX_REASON} characters.", field="reason")
+    locked = _lock(ticket)
+    locked.ensure_editable()
+    refundable = refundable_amount(locked)
+    if refundable <= 0:
+        raise InvalidRefund(
+            f"Nothing was paid at the counter on {locked.number}, so there is nothing to refund.",
+            field="amount",
+        )
+    if amount > refundable:
+        raise InvalidRefund(
+            f"The refund ({format_money(amount)}) cannot be more than what was paid at the "
+            f"counter on {locked.number} ({format_money(refundable)}).",
+            field="amount",
+        )
+    payment = TicketPayment(
+        ticket=locked,
+        kind=PaymentKind.REFUND,
+        amount=-amount,
+        method=method,
+        reference=reference.strip(),
+        reason=reason,
+        received_by=by,
+    )
+    payment._history_user = by
+    payment.save()
+    locked._history_user = by
+    locked.recalculate_totals()
+    _refresh(ticket, locked)
+    return payment
+
+
 # --- status -------------------------------------------------------------------------------
 
 
@@ -357,12 +438,13 @@ def move_tickets(
     by: AbstractBaseUser | None,
     note: str = "",
     via: str = INVOICING,
+    written_off: bool = False,
 ) -> list[TicketStatusChange]:
     """Move many tickets (locked by the caller's transaction) to `target` as `via`.
 
     Each move is checked by Ticket.check_move first; the first refusal raises
-    InvalidTransition and nothing is written. One UPDATE, one history insert and one
-    status-change insert whatever the count.
+    InvalidTransition and nothing is written (`written_off`: see Ticket.check_move). One
+    UPDATE, one history insert and one status-change insert whatever the count.
     """
     if via == STAFF and target == Status.WAITING_FOR_PAYMENT:
         # Staff moves there may pass a credit limit, which only move_ticket checks.
@@ -371,7 +453,7 @@ def move_tickets(
     if not tickets:
         return []
     for ticket in tickets:
-        ticket.check_move(target, via=via)
+        ticket.check_move(target, via=via, written_off=written_off)
     now = timezone.now()
     changes = [
         TicketStatusChange(

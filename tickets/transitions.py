@@ -2,7 +2,8 @@
 
 `TRANSITIONS[kind][source]` maps each reachable target to who may make the move:
 `STAFF` moves are buttons on the ticket page; `INVOICING` moves happen only through the
-invoicing services (put on an invoice, invoice deleted, invoice paid in full).
+invoicing services (put on an invoice, invoice deleted, invoice paid in full or written
+off, and back to Invoiced when that payment or write-off is voided).
 """
 
 from django.db import models
@@ -67,14 +68,16 @@ TRANSITIONS: dict[str, dict[str, dict[str, str]]] = {
             S.INVOICED: INVOICING,
         },
         S.INVOICED: {S.WAITING_FOR_PAYMENT: INVOICING, S.CLOSED: INVOICING},
-        S.CLOSED: {},
+        # A voided payment or write-off reopens the invoice that closed the ticket.
+        S.CLOSED: {S.INVOICED: INVOICING},
         S.CANCELLED: {},
     },
     Kind.QUICK_SALE: {
         S.OPEN: {S.WAITING_FOR_PAYMENT: STAFF, S.CLOSED: STAFF, S.CANCELLED: STAFF},
         S.WAITING_FOR_PAYMENT: {S.OPEN: STAFF, S.CLOSED: STAFF, S.INVOICED: INVOICING},
         S.INVOICED: {S.WAITING_FOR_PAYMENT: INVOICING, S.CLOSED: INVOICING},
-        S.CLOSED: {},
+        # A voided payment or write-off reopens the invoice that closed the ticket.
+        S.CLOSED: {S.INVOICED: INVOICING},
         S.CANCELLED: {},
     },
 }

@@ -27,5 +27,10 @@ urlpatterns = [
     ),
     path("<int:pk>/discount/", views.ticket_set_discount, name="ticket_set_discount"),
     path("<int:pk>/deposits/", views.ticket_add_deposit, name="ticket_add_deposit"),
+    path(
+        "<int:pk>/deposits/refund/",
+        views.ticket_refund_deposit,
+        name="ticket_refund_deposit",
+    ),
     path("<int:pk>/move/", views.ticket_move, name="ticket_move"),
 ]

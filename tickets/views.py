@@ -13,23 +13,26 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from core.access import require_perm
 from core.errors import DomainError
 from core.forms import add_domain_error
-from core.htmx import is_partial_request, page_or_partial
+from core.htmx import confirm_response, is_partial_request, page_or_partial
 from core.inputs import parse_id, search_text
 from core.money import format_money
 from core.plans import billing_enabled, requires_billing_plan
 from customers.models import Customer
+from invoicing.models import Invoice, InvoiceLine
 from tickets import services
 from tickets.forms import (
     AgentForm,
     DepositForm,
     DiscountForm,
     ItemForm,
+    RefundForm,
     TicketCreateForm,
     TicketFilterForm,
 )
@@ -41,6 +44,7 @@ PAGE_SIZE = 25
 CUSTOMER_RESULTS = 8
 LIST_TEMPLATE = "tickets/ticket_list.html"
 DETAIL_TEMPLATE = "tickets/ticket_detail.html"
+REFUND_PERMISSION = "tickets.refund_deposit"
 # The parts of the detail page an htmx GET may ask for (by hx-target).
 DETAIL_PARTIALS = frozenset({"ticket-workspace", "customer-results"})
 
@@ -131,6 +135,8 @@ def _workspace(request: HttpRequest, ticket: Ticket, **overrides) -> dict:
     except TicketLocked as error:
         locked_reason = error.message
     editable = can_change and locked_reason is None
+    can_refund = request.user.has_perm(REFUND_PERMISSION) and locked_reason is None
+    refundable = services.refundable_amount(ticket) if can_refund else None
     customer_q = search_text(request.GET.get("customer_q", ""))
     context = {
         "ticket": ticket,
@@ -143,6 +149,7 @@ def _workspace(request: HttpRequest, ticket: Ticket, **overrides) -> dict:
         "can_change": can_change,
         "editable": editable,
         "locked_reason": locked_reason,
+        "locked_invoice": _holding_invoice(ticket) if locked_reason else None,
         "with_agent": billing_enabled(),
         "can_override": request.user.has_perm(services.OVERRIDE_PERMISSION),
         "moves": [(target, Status(target).label) for target in ticket.allowed_moves()]
@@ -163,6 +170,10 @@ def _workspace(request: HttpRequest, ticket: Ticket, **overrides) -> dict:
             }
         ),
         "deposit_form": DepositForm(prefix="deposit"),
+        # The refund form shows while something paid at the counter can be paid back.
+        "can_refund": bool(refundable),
+        "refundable": refundable,
+        "refund_form": RefundForm(prefix="refund"),
         "agent_form": AgentForm(current_id=ticket.billing_agent_id),
         "alert": None,
         "credit_error": None,
@@ -174,6 +185,15 @@ def _workspace(request: HttpRequest, ticket: Ticket, **overrides) -> dict:
         context["edit_form"] = _item_form(edit_item)
     context.update(overrides)
     return context
+
+
+def _holding_invoice(ticket: Ticket) -> Invoice | None:
+    """The live invoice an invoiced ticket is on (the locked banner names and links it)."""
+    if ticket.status != Status.INVOICED:
+        return None
+    line = InvoiceLine.objects.filter(ticket=ticket, is_live=True).select_related("invoice")
+    found = line.first()
+    return found.invoice if found else None
 
 
 def _customer_results(q: str) -> list[Customer]:
@@ -288,11 +308,40 @@ def ticket_update_item(request: HttpRequest, pk: int, item_pk: int) -> HttpRespo
     return _refused(request, ticket, edit_item=item, edit_form=form)
 
 
-@require_POST
+def _remove_item_confirm(request: HttpRequest, ticket: Ticket, item: TicketItem) -> dict:
+    """The confirm dialog / page for removing an item (the page is what a click opens
+    without JavaScript; with it the item's button asks in the shop's dialog)."""
+    try:
+        ticket.ensure_editable()
+        blocked_reason = None
+    except TicketLocked as error:
+        blocked_reason = error.message
+    return {
+        "title": f"Remove “{item.description}”?",
+        "question": f"Remove “{item.description}” from {ticket.number}? "
+        "The ticket's history keeps a record of the removal.",
+        "details": [
+            ("Quantity", item.quantity.normalize()),
+            ("Amount", format_money(item.amount)),
+        ],
+        "action_url": reverse("tickets:ticket_remove_item", args=[ticket.pk, item.pk]),
+        "confirm_label": "Remove item",
+        "cancel_url": f"{ticket.get_absolute_url()}#ticket-items",
+        "blocked_reason": blocked_reason,
+        "hx_target": "#ticket-workspace" if is_partial_request(request) else None,
+        "hx_swap": "outerHTML",
+    }
+
+
+@require_http_methods(["GET", "POST"])
 @permission_required("tickets.change_ticket", raise_exception=True)
+@vary_on_headers("HX-Request")
 def ticket_remove_item(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
+    """GET: confirm removing the item. POST: remove it (its history stays)."""
     ticket = _ticket(pk)
     item = get_object_or_404(TicketItem, pk=item_pk, ticket=ticket)
+    if request.method == "GET":
+        return confirm_response(request, _remove_item_confirm(request, ticket, item))
     try:
         services.remove_item(item=item, by=request.user)
     except DomainError as error:
@@ -332,6 +381,28 @@ def ticket_add_deposit(request: HttpRequest, pk: int) -> HttpResponse:
                 f"Deposit of {format_money(payment.amount)} recorded on {ticket.number}.",
             )
     return _refused(request, ticket, deposit_form=form)
+
+
+@require_POST
+@permission_required(REFUND_PERMISSION, raise_exception=True)
+def ticket_refund_deposit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Pay back money taken at the counter (Billing and Manager): a refund row of its own."""
+    ticket = _ticket(pk)
+    form = RefundForm(request.POST, prefix="refund")
+    if form.is_valid():
+        try:
+            payment = services.refund_deposit(ticket=ticket, **form.cleaned_data, by=request.user)
+        except TicketLocked as error:
+            return _refused(request, ticket, status=409, alert=error.message)
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            return _done(
+                request,
+                ticket,
+                f"Refund of {format_money(-payment.amount)} recorded on {ticket.number}.",
+            )
+    return _refused(request, ticket, refund_form=form)
 
 
 @require_POST

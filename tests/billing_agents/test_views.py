@@ -334,7 +334,7 @@ def test_bad_input_is_shown_next_to_the_field_and_saves_nothing(
 ):
     response = billing_client.post(url("agent_create"), {**VALID, field: value})
 
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert message in " ".join(response.context["form"].errors[field])
     assert not BillingAgent.objects.exists()
 

@@ -204,6 +204,7 @@ class Route:
 
 ROUTES: dict[str, Route] = {
     "dashboard:dashboard": Route(),
+    "favicon": Route(),
     "billing_agents:agent_list": Route(
         get=lambda d: {"q": "Fuzz", "status": "active", "sort": "company", "page": "1"}
     ),
@@ -319,6 +320,15 @@ ROUTES: dict[str, Route] = {
         },
         path=lambda d: {"pk": d.ticket.pk},
     ),
+    "tickets:ticket_refund_deposit": Route(
+        post=lambda d: {
+            "refund-amount": "1.00",
+            "refund-method": "cash",
+            "refund-reference": "R1",
+            "refund-reason": "Fuzz",
+        },
+        path=lambda d: {"pk": d.ticket.pk},
+    ),
     "tickets:ticket_move": Route(
         post=lambda d: {"target": "in_progress", "override": ""},
         path=lambda d: {"pk": d.ticket.pk},
@@ -379,6 +389,24 @@ ROUTES: dict[str, Route] = {
         get=lambda d: {"from": "list"}, post=lambda d: {}, path=lambda d: {"pk": d.invoice.pk}
     ),
     "invoicing:invoice_send": Route(post=lambda d: {}, path=lambda d: {"pk": d.invoice.pk}),
+    "invoicing:invoice_write_off": Route(
+        post=lambda d: {"reason": "Fuzz"}, path=lambda d: {"pk": d.invoice.pk}
+    ),
+    "invoicing:remittance_void": Route(
+        post=lambda d: {"reason": "Fuzz"},
+        path=lambda d: {"pk": d.invoice.pk, "remittance_id": d.invoice.remittances.first().pk},
+    ),
+    "invoicing:write_off_void": Route(
+        post=lambda d: {"reason": "Fuzz"},
+        path=lambda d: {
+            "pk": d.invoice.pk,
+            "write_off_id": d.invoice.write_offs.values_list("pk", flat=True).first() or 1,
+        },
+    ),
+    "billing_agents:agent_credit_refund": Route(
+        post=lambda d: {"amount": "1.00", "method": "cheque", "reference": "", "reason": "Fuzz"},
+        path=lambda d: {"pk": d.agent.pk},
+    ),
 }
 GROUPS = ["dashboard", "billing_agents", "customers", "tickets", "invoicing"]
 

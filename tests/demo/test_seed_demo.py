@@ -4,9 +4,11 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 from django.test import RequestFactory
+from django.utils import timezone
 
 from billing_agents.models import BillingAgent
 from customers.models import Customer
+from invoicing.models import Invoice
 from tickets.models import Ticket
 from tickets.transitions import TRANSITIONS, Kind
 
@@ -48,3 +50,16 @@ def test_demo_logins_work_for_each_role():
         request = RequestFactory().post("/accounts/login/")  # django-axes needs the request
         user = authenticate(request, username=username, password=DEMO_PASSWORD)
         assert user is not None and user.groups.filter(name=role).exists()
+
+
+@pytest.mark.django_db
+def test_every_seeded_invoice_is_issued_after_its_tickets_were_created_and_by_today():
+    call_command("seed_demo", stdout=StringIO())
+    today = timezone.localdate()
+    invoices = list(Invoice.objects.prefetch_related("lines__ticket"))
+    assert len(invoices) >= 6
+    for invoice in invoices:
+        assert invoice.issue_date <= today, invoice.number
+        for line in invoice.lines.all():
+            created_on = timezone.localdate(line.ticket.created_at)
+            assert invoice.issue_date >= created_on, (invoice.number, line.ticket.number)

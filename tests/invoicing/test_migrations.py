@@ -15,6 +15,15 @@ def _migrate(targets):
     return executor.loader.project_state(targets).apps
 
 
+@pytest.fixture(autouse=True)
+def _back_to_the_latest_migrations():
+    """Later tests need the whole schema, migrations after AFTER included."""
+    yield
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+
 @pytest.mark.django_db(transaction=True)
 def test_fill_accounts_gives_every_invoiced_payer_one_account_and_repoints_its_rows():
     old = _migrate(BEFORE)

@@ -65,6 +65,7 @@ def test_status_filter_matches_display_status(status):
         ),
         InvoiceFactory(total=D("10"), amount_paid=D("10"), status="paid"),
         InvoiceFactory(total=D("10"), status="deleted", deleted_at=timezone.now()),
+        InvoiceFactory(total=D("10"), amount_paid=D("4"), written_off=D("6"), status="written_off"),
     ]
     found = set(Invoice.objects.with_display_status(status))
     assert found == {i for i in made if i.display_status == status}

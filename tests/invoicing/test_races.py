@@ -427,3 +427,40 @@ def test_two_account_credit_payments_never_spend_the_same_credit_twice():
         ledger.adjust_credit(
             account=account_for(agent), amount=Decimal("-20.00"), reason="Reset", by=manager
         )
+
+
+# (e) refund_credit (post_credit) locks the account row.
+def test_two_credit_refunds_at_the_same_moment_never_take_the_credit_below_zero():
+    managers = [UserFactory(username="manager-r1"), UserFactory(username="manager-r2")]
+    agent = BillingAgentFactory()
+    account = account_for(agent)
+    for round_ in range(LOCK_ROUNDS):
+        ledger.adjust_credit(
+            account=account, amount=Decimal("100.00"), reason="Overpaid", by=managers[0]
+        )
+
+        def refund(manager):
+            return ledger.refund_credit(
+                account=account,
+                amount=Decimal("60.00"),
+                method=PaymentMethod.CHEQUE,
+                reason="Paid back",
+                by=manager,
+            )
+
+        outcomes = _second_inside_first(
+            lambda: refund(managers[0]), lambda: refund(managers[1]), after=_reads_credit_balance
+        )
+        balance = ledger.credit_balance(account=account)
+        assert balance >= 0, (round_, balance, outcomes)
+        rows = list(CreditTransaction.objects.filter(account=account).order_by("created_at", "id"))
+        running = Decimal("0")
+        for row in rows:
+            running += row.amount
+            assert row.balance_after == running, (round_, row.pk, row.balance_after, running)
+        # 100 of credit pays one 60 back; the other is refused, not paid from thin air.
+        assert outcomes[0][0] == "ok", (round_, outcomes)
+        assert isinstance(outcomes[1][1], ledger.InsufficientCredit), (round_, outcomes)
+        assert balance == Decimal("40.00"), round_
+        # Spend the rest so every round starts from 100 again.
+        ledger.adjust_credit(account=account, amount=-balance, reason="Reset", by=managers[0])

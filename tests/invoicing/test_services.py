@@ -1,5 +1,5 @@
 import uuid
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -91,11 +91,66 @@ def test_invoiced_tickets_move_to_invoiced_with_a_status_change_row(
         assert ticket.history.first().status == Status.INVOICED
 
 
+def _created_days_ago(tickets, days: int) -> None:
+    """Back-date the tickets' creation, as if they were opened `days` ago."""
+    created = timezone.now() - timedelta(days=days)
+    Ticket.objects.filter(pk__in=[t.pk for t in tickets]).update(created_at=created)
+
+
 def test_due_date_is_issue_date_plus_net_terms(agent_tickets, agent, billing_user):
+    _created_days_ago(agent_tickets, 5)
     issued = timezone.localdate() - timedelta(days=3)
     invoice = _invoice(agent, agent_tickets, billing_user, issue_date=issued)
     assert invoice.issue_date == issued
     assert invoice.due_date == issued + timedelta(days=30)
+
+
+def test_the_issue_date_cannot_be_after_today(agent_tickets, agent, billing_user):
+    tomorrow = timezone.localdate() + timedelta(days=1)
+    with pytest.raises(services.InvalidIssueDate) as raised:
+        _invoice(agent, agent_tickets, billing_user, issue_date=tomorrow)
+    assert raised.value.field == "issue_date"
+    assert raised.value.message == (
+        f"The issue date {tomorrow:%Y-%m-%d} is after today ({timezone.localdate():%Y-%m-%d}); "
+        "an invoice is issued today or earlier."
+    )
+    assert not Invoice.objects.exists()
+    assert all(
+        Ticket.objects.get(pk=t.pk).status == Status.WAITING_FOR_PAYMENT for t in agent_tickets
+    )
+
+
+def test_the_issue_date_cannot_be_before_the_newest_ticket_was_created(
+    agent_tickets, agent, billing_user
+):
+    oldest, middle, newest = agent_tickets
+    _created_days_ago([oldest], 30)
+    _created_days_ago([middle], 10)
+    _created_days_ago([newest], 4)
+    newest.refresh_from_db()
+    created_on = timezone.localdate(newest.created_at)
+    too_early = created_on - timedelta(days=1)
+    with pytest.raises(services.InvalidIssueDate) as raised:
+        _invoice(agent, agent_tickets, billing_user, issue_date=too_early)
+    assert raised.value.field == "issue_date"
+    assert raised.value.message == (
+        f"The issue date {too_early:%Y-%m-%d} is before {newest.number} was created "
+        f"({created_on:%Y-%m-%d})."
+    )
+    assert not Invoice.objects.exists()
+    # The day the newest ticket was created (local date) is allowed, and so is today.
+    invoice = _invoice(agent, agent_tickets, billing_user, issue_date=created_on)
+    assert invoice.issue_date == created_on
+
+
+def test_the_issue_date_rule_reads_the_local_date_of_creation(agent, billing_user, settings):
+    settings.TIME_ZONE = "America/Los_Angeles"
+    ticket = waiting_ticket(agent)
+    # 03:00 UTC on the 10th is the evening of the 9th in Los Angeles.
+    created = datetime(2026, 3, 10, 3, 0, tzinfo=UTC)
+    Ticket.objects.filter(pk=ticket.pk).update(created_at=created)
+    invoice = _invoice(agent, [ticket], billing_user, issue_date=date(2026, 3, 9))
+    assert invoice.issue_date.isoformat() == "2026-03-09"
 
 
 def test_individual_invoices_make_one_invoice_per_ticket(agent_tickets, agent, billing_user):

@@ -134,9 +134,11 @@ def test_paid_invoice_has_no_remittance_or_delete_action(manager_client, invoice
 def test_list_filters_by_status_payer_overdue_and_search(billing_client, agent, billing_user):
     other = BillingAgentFactory(company_name="Harbor Insurance")
     old = timezone.localdate() - timedelta(days=60)
+    late = waiting_ticket(agent)  # opened before the invoice's issue date
+    Ticket.objects.filter(pk=late.pk).update(created_at=timezone.now() - timedelta(days=61))
     [overdue] = services.create_invoices(
         account=account_for(agent),
-        ticket_ids=[waiting_ticket(agent).pk],
+        ticket_ids=[late.pk],
         batch=True,
         issue_date=old,
         by=billing_user,
@@ -167,6 +169,21 @@ def test_list_filters_by_status_payer_overdue_and_search(billing_client, agent, 
     assert numbers(payer=f"agent-{other.pk}") == {current.number, paid.number}
     assert numbers(q="harbor") == {current.number, paid.number}
     assert numbers(q=overdue.number) == {overdue.number}
+
+
+def test_list_filter_fields_use_the_shop_renderer(billing_client, invoice):
+    text = billing_client.get(url("invoice_list"), {"status": "bogus", "q": "lake"}).text
+    search = text.split('id="id_q"')[0].rsplit("<input", 1)[1]
+    assert 'type="search"' in search and 'class="form-control"' in search
+    assert 'value="lake"' in search
+    assert '<label class="form-label" for="id_q">Search</label>' in text
+    # A bad filter value is named beside its field (the list still shows the live invoices).
+    status = text.split('id="id_status"')[0].rsplit("<select", 1)[1]
+    assert "is-invalid" in status and 'aria-describedby="id_status_error"' in status
+    assert 'id="id_status_error"' in text
+    overdue = text.split('id="id_overdue"')[0].rsplit("<input", 1)[1]
+    assert 'class="form-check-input"' in overdue
+    assert "from:#id_q" in text
 
 
 def test_deleted_invoices_show_only_when_asked(manager_client, invoice, manager_user):
@@ -250,7 +267,8 @@ def test_create_lists_the_payers_invoiceable_tickets(
         assert str(ticket.customer) in response.text
     assert f'value="{invoiced.pk}"' not in response.text
     assert f'value="{someone_elses.pk}"' not in response.text
-    assert "$175.00" in response.text
+    for price in ("$100.00", "$50.00", "$25.00"):
+        assert price in response.text
     # Batch is the agent's default invoice method.
     assert 'value="batch"' in response.text.split("checked")[0] or "batch" in response.text
 
@@ -274,19 +292,19 @@ def test_create_filters_by_location_and_dates_in_place(billing_client, agent, ht
     params = {"payer": f"agent-{agent.pk}", "location": north.pk}
     response = billing_client.get(url("invoice_create"), params, headers=htmx_headers)
     assert response.text.lstrip().startswith('<div id="ticket-table"')
-    assert f'value="{in_north.pk}"' in response.text
-    assert f'value="{in_south.pk}"' not in response.text
-    assert f'value="{old.pk}"' in response.text
+    assert f'id="ticket-{in_north.pk}"' in response.text
+    assert f'id="ticket-{in_south.pk}"' not in response.text
+    assert f'id="ticket-{old.pk}"' in response.text
     since = (timezone.localdate() - timedelta(days=10)).isoformat()
     response = billing_client.get(
         url("invoice_create"), {**params, "date_field": "created", "date_from": since}
     )
-    assert f'value="{in_north.pk}"' in response.text
-    assert f'value="{old.pk}"' not in response.text
+    assert f'id="ticket-{in_north.pk}"' in response.text
+    assert f'id="ticket-{old.pk}"' not in response.text
     response = billing_client.get(
         url("invoice_create"), {**params, "date_field": "updated", "date_from": since}
     )
-    assert f'value="{old.pk}"' in response.text  # updated recently (moved to WFP)
+    assert f'id="ticket-{old.pk}"' in response.text  # updated recently (moved to WFP)
 
 
 def test_tick_all_without_javascript(billing_client, agent, agent_tickets):
@@ -372,6 +390,48 @@ def test_create_without_tickets_shows_the_error_and_changes_nothing(
     assert not Invoice.objects.exists()
 
 
+def test_create_with_an_issue_date_before_a_ticket_existed_shows_it_beside_the_date(
+    billing_client, agent, agent_tickets
+):
+    newest = agent_tickets[-1]
+    created_on = timezone.localdate(newest.created_at)
+    too_early = created_on - timedelta(days=1)
+    response = billing_client.post(
+        url("invoice_create"),
+        {
+            "payer": f"agent-{agent.pk}",
+            "tickets": [t.pk for t in agent_tickets],
+            "invoice_method": "batch",
+            "issue_date": too_early.isoformat(),
+        },
+    )
+    assert response.status_code == 422
+    form = response.context["form"]
+    assert form.errors["issue_date"] == [
+        f"The issue date {too_early:%Y-%m-%d} is before {newest.number} was created "
+        f"({created_on:%Y-%m-%d})."
+    ]
+    assert f"is before {newest.number} was created" in response.text
+    assert not Invoice.objects.exists()
+    assert Ticket.objects.filter(status=Status.WAITING_FOR_PAYMENT).count() == 3
+
+
+def test_create_with_an_issue_date_after_today_is_refused(billing_client, agent, agent_tickets):
+    tomorrow = timezone.localdate() + timedelta(days=1)
+    response = billing_client.post(
+        url("invoice_create"),
+        {
+            "payer": f"agent-{agent.pk}",
+            "tickets": [t.pk for t in agent_tickets],
+            "invoice_method": "batch",
+            "issue_date": tomorrow.isoformat(),
+        },
+    )
+    assert response.status_code == 422
+    assert "is after today" in response.context["form"].errors["issue_date"][0]
+    assert not Invoice.objects.exists()
+
+
 def test_create_names_tickets_another_clerk_took(
     billing_client, agent, agent_tickets, billing_user
 ):
@@ -394,6 +454,193 @@ def test_create_names_tickets_another_clerk_took(
     assert f'id="ticket-{agent_tickets[0].pk}"' not in response.text
     assert f'id="ticket-{agent_tickets[1].pk}"' in response.text
     assert Invoice.objects.count() == 1
+
+
+def _checked(text: str, ticket) -> bool:
+    """Whether the ticket's checkbox is rendered ticked."""
+    tag = text.split(f'id="ticket-{ticket.pk}"')[0].rsplit("<input", 1)[1]
+    tag += text.split(f'id="ticket-{ticket.pk}"')[1].split(">", 1)[0]
+    return " checked" in tag
+
+
+def test_invalid_date_range_shows_the_error_and_keeps_the_other_filters_and_ticks(
+    billing_client, agent, htmx_headers
+):
+    north = LocationFactory(name="North")
+    south = LocationFactory(name="South")
+    in_north = waiting_ticket(agent, location=north)
+    also_north = waiting_ticket(agent, location=north)
+    in_south = waiting_ticket(agent, location=south)
+    today = timezone.localdate()
+    params = {
+        "payer": f"agent-{agent.pk}",
+        "location": north.pk,
+        "date_from": today.isoformat(),
+        "date_to": (today - timedelta(days=5)).isoformat(),
+        "tickets": [in_north.pk],
+    }
+    response = billing_client.get(url("invoice_create"), params, headers=htmx_headers)
+    assert response.status_code == 422
+    text = response.text
+    assert text.lstrip().startswith('<div id="ticket-table"')
+    # The error is beside the date field, inside what htmx swaps.
+    assert '<div class="invalid-feedback d-block" id="id_date_to_error">' in text
+    assert "The end date is before the start date." in text
+    date_to = text.split('id="id_date_to"')[0].rsplit("<input", 1)[1]
+    assert "is-invalid" in date_to
+    # The location filter still applies, and the tick is kept.
+    assert f'id="ticket-{in_north.pk}"' in text
+    assert f'id="ticket-{also_north.pk}"' in text
+    assert f'id="ticket-{in_south.pk}"' not in text
+    assert _checked(text, in_north)
+    assert not _checked(text, also_north)
+    # Without htmx: the same, on the full page.
+    full = billing_client.get(url("invoice_create"), params)
+    assert full.status_code == 422
+    assert "<html" in full.text
+    assert "The end date is before the start date." in full.text
+    assert f'id="ticket-{in_south.pk}"' not in full.text
+
+
+def test_filter_keeps_the_ticked_tickets(billing_client, agent, htmx_headers):
+    north = LocationFactory(name="North")
+    south = LocationFactory(name="South")
+    in_north = waiting_ticket(agent, location=north)
+    in_south = waiting_ticket(agent, location=south)
+    payer = f"agent-{agent.pk}"
+    # A filter change sends the ticked ids along (htmx) and the new table keeps them ticked.
+    response = billing_client.get(
+        url("invoice_create"),
+        {"payer": payer, "location": north.pk, "tickets": [in_north.pk, in_south.pk]},
+        headers=htmx_headers,
+    )
+    assert response.status_code == 200
+    assert _checked(response.text, in_north)
+    # A ticket the filter hides is not carried along: nothing is invoiced unseen.
+    assert f'id="ticket-{in_south.pk}"' not in response.text
+    full = billing_client.get(
+        url("invoice_create"),
+        {"payer": payer, "location": north.pk, "tickets": [in_north.pk, in_south.pk]},
+    )
+    assert full.context["ticked"] == {str(in_north.pk)}
+    # The filters send the ticked boxes with every change.
+    assert 'hx-include="#ticket-filters, #id_payer, #ticket-table input[name=tickets]"' in (
+        response.text
+    )
+    # Ids that are not ASCII digits are ignored.
+    response = billing_client.get(
+        url("invoice_create"),
+        {"payer": payer, "tickets": ["\N{ARABIC-INDIC DIGIT ONE}", "x", str(in_south.pk)]},
+    )
+    assert response.context["ticked"] == {str(in_south.pk)}
+
+
+def test_filter_without_javascript_keeps_the_ticks(billing_client, agent):
+    north = LocationFactory(name="North")
+    in_north = waiting_ticket(agent, location=north)
+    other = waiting_ticket(agent, location=north)
+    response = billing_client.post(
+        url("invoice_create"),
+        {
+            "action": "filter",
+            "payer": f"agent-{agent.pk}",
+            "location": north.pk,
+            "date_field": "created",
+            "date_from": "",
+            "date_to": "",
+            "tickets": [in_north.pk, "x"],
+            "invoice_method": "batch",
+            "issue_date": timezone.localdate().isoformat(),
+        },
+    )
+    assert response.status_code == 302
+    assert not Invoice.objects.exists()
+    target = response["Location"]
+    assert target.startswith(url("invoice_create") + "?")
+    page = billing_client.get(target)
+    assert page.context["filters"].cleaned_data["location"] == north
+    assert _checked(page.text, in_north)
+    assert not _checked(page.text, other)
+    assert "csrfmiddlewaretoken" not in target
+
+
+def test_footer_total_counts_the_ticked_tickets(billing_client, agent, agent_tickets):
+    payer = f"agent-{agent.pk}"
+
+    def footer(**params):
+        text = billing_client.get(url("invoice_create"), {"payer": payer, **params}).text
+        return text.split("data-ticked-total")[1].split(">", 1)[1].split("<", 1)[0].strip()
+
+    assert footer() == "$0.00"
+    assert footer(tickets=[agent_tickets[1].pk, agent_tickets[2].pk]) == "$75.00"
+    assert footer(tick="all") == "$175.00"
+    # Each row holds its balance for app.js to add up in place.
+    text = billing_client.get(url("invoice_create"), {"payer": payer}).text
+    row = text.split(f'id="ticket-{agent_tickets[0].pk}"')[0].rsplit("<tr", 1)[1]
+    assert 'data-balance="100.00"' in row
+
+
+def test_create_page_fields_use_the_shop_renderer(billing_client, agent, agent_tickets):
+    text = billing_client.get(url("invoice_create"), {"payer": f"agent-{agent.pk}"}).text
+    assert '<select name="location" class="form-select" id="id_location">' in text
+    assert '<select name="date_field" class="form-select" id="id_date_field">' in text
+    issue_date = text.split('id="id_issue_date"')[0].rsplit("<input", 1)[1]
+    assert 'aria-describedby="id_issue_date_helptext"' in issue_date
+    assert 'id="id_issue_date_helptext"' in text and "issue date + 30 days" in text
+    radio = text.split('id="id_invoice_method_0"')[1].split(">", 1)[0]
+    assert 'class="form-check-input"' in radio
+    assert '<legend class="form-label fs-6 required">Invoices</legend>' in text
+    assert 'id="id_send_email_helptext">To ' in text
+
+
+def test_send_email_is_disabled_for_a_payer_without_email(billing_client):
+    agent = BillingAgentFactory(email="")
+    tickets = [waiting_ticket(agent)]
+    text = billing_client.get(url("invoice_create"), {"payer": f"agent-{agent.pk}"}).text
+    box = text.split('id="id_send_email"')[0].rsplit("<input", 1)[1]
+    assert "disabled" in box
+    assert "The payer has no email address." in text
+    billing_client.post(
+        url("invoice_create"),
+        {
+            "payer": f"agent-{agent.pk}",
+            "tickets": [tickets[0].pk],
+            "invoice_method": "batch",
+            "issue_date": timezone.localdate().isoformat(),
+            "send_email": "on",
+        },
+    )
+    assert Invoice.objects.get().sent_at is None
+    assert mail.outbox == []
+
+
+def test_search_finds_invoices_by_ticket_number(billing_client, manager_user, agent):
+    taken, other = waiting_ticket(agent), waiting_ticket(agent)
+    [first] = services.create_invoices(
+        account=account_for(agent), ticket_ids=[taken.pk], batch=True, by=manager_user
+    )
+    [unrelated] = services.create_invoices(
+        account=account_for(agent), ticket_ids=[other.pk], batch=True, by=manager_user
+    )
+    services.delete_invoice(invoice=first, by=manager_user)
+    [again] = services.create_invoices(
+        account=account_for(agent), ticket_ids=[taken.pk], batch=True, by=manager_user
+    )
+
+    def numbers(q, status=""):
+        text = billing_client.get(url("invoice_list"), {"q": q, "status": status}).text
+        found = [i for i in (first, unrelated, again) if f'id="invoice-row-{i.pk}"' in text]
+        return sorted(found, key=lambda i: text.index(f'id="invoice-row-{i.pk}"'))
+
+    for q in (taken.number, f"t{taken.pk}", f"T{taken.pk}", f"t-{taken.pk:03d}", f"#{taken.pk}"):
+        assert again in numbers(q), q
+        assert unrelated not in numbers(q) or (q == f"#{taken.pk}" and unrelated.pk == taken.pk)
+    # With deleted invoices shown: the live invoice holding the ticket comes first.
+    assert numbers(taken.number, status="all") == [again, first]
+    # Invoice numbers and payer names still match; non-ASCII digits match nothing.
+    assert numbers(unrelated.number) == [unrelated]
+    assert numbers("lakeside") == [again, unrelated]
+    assert numbers("T-" + "\N{ARABIC-INDIC DIGIT ONE}" * 3) == []
 
 
 # --- detail, print, send ---------------------------------------------------------------
@@ -534,13 +781,24 @@ def _remittance_data(invoice, **overrides):
     return data
 
 
-def test_remittance_form_proposes_paying_the_balance(billing_client, invoice):
+def test_remittance_form_starts_empty_and_pay_full_balance_proposes_the_balance(
+    billing_client, invoice
+):
     response = billing_client.get(url("invoice_remittance", invoice.pk))
     assert response.status_code == 200
     assert 'name="idempotency_key"' in response.text
-    rows = response.context["rows"]
-    assert [r["value"] for r in rows] == [D("100.00"), D("50.00"), D("25.00")]
+    assert response.context["form"]["amount"].value() in (None, "")
+    assert [r["value"] for r in response.context["rows"]] == [None, None, None]
     assert "Propose allocation" in response.text
+    # Beside the empty amount: the balance and "Pay full balance", a plain link without JS.
+    page = response.text.replace("\n", " ")
+    assert re.search(r'href="\?amount=175\.00"[^>]*data-fill-value="175\.00"', page)
+    assert "Pay full balance" in page
+    assert re.search(r'name="amount"[^>]*data-select-on-focus', page)
+    filled = billing_client.get(url("invoice_remittance", invoice.pk), {"amount": "175.00"})
+    assert filled.context["form"]["amount"].value() == D("175.00")
+    rows = filled.context["rows"]
+    assert [r["value"] for r in rows] == [D("100.00"), D("50.00"), D("25.00")]
 
 
 def test_remittance_allocation_partial_proposes_oldest_first(billing_client, invoice, htmx_headers):

@@ -27,6 +27,7 @@ from tickets.history import ticket_history
 from tickets.models import (
     CreditLimitExceeded,
     InvalidTransition,
+    PaymentKind,
     Ticket,
     TicketItem,
     TicketLocked,
@@ -307,6 +308,164 @@ def test_removing_an_item_below_what_was_paid_is_refused():
     assert_stored_totals_are_fresh(ticket)
 
 
+# --- deposit refunds ----------------------------------------------------------------------
+
+
+def _refund(ticket: Ticket, amount: str, *, by=None, reason: str = "Part not available"):
+    return services.refund_deposit(
+        ticket=ticket, amount=Decimal(amount), method="cash", reason=reason, by=by
+    )
+
+
+def test_a_refund_is_its_own_negative_row_and_the_totals_follow():
+    clerk = UserFactory(role=MANAGER)
+    ticket = TicketFactory(items=[("Screen", 1, "80.00", False)], deposits=["30.00"])
+    deposit = ticket.payments.get()
+    refund = services.refund_deposit(
+        ticket=ticket,
+        amount=Decimal("12.50"),
+        method="card",
+        reference=" auth 77 ",
+        reason=" Customer brought their own part ",
+        by=clerk,
+    )
+    refund.refresh_from_db()
+    assert (refund.kind, refund.amount, refund.method, refund.reference, refund.reason) == (
+        PaymentKind.REFUND,
+        Decimal("-12.50"),
+        "card",
+        "auth 77",
+        "Customer brought their own part",
+    )
+    assert refund.received_by == clerk and refund.reverses is None
+    deposit.refresh_from_db()
+    assert deposit.amount == Decimal("30.00")  # the deposit itself is never edited
+    # The caller's object and the stored row both hold the fresh figures.
+    assert (ticket.amount_paid, ticket.balance_due) == (Decimal("17.50"), Decimal("62.50"))
+    assert_stored_totals_are_fresh(ticket)
+    assert services.refundable_amount(ticket) == Decimal("17.50")
+
+
+def test_a_refund_leaves_a_record_with_who_and_why():
+    clerk = UserFactory(role=MANAGER, first_name="Morgan", last_name="Boss")
+    ticket = TicketFactory(items=[("Screen", 1, "80.00", False)], deposits=["30.00"])
+    refund = _refund(ticket, "30.00", by=clerk, reason="Repair not possible")
+    record = refund.history.get()
+    assert (record.history_type, record.history_user, record.amount, record.reason) == (
+        "+",
+        clerk,
+        Decimal("-30.00"),
+        "Repair not possible",
+    )
+    assert ticket.history.first().history_user == clerk  # the totals' change, by whom
+    [entry] = [e for e in ticket_history(ticket) if e.subject == "payment" and "refund" in e.title]
+    assert entry.title == "Deposit refund \N{MINUS SIGN}$30.00"
+    assert entry.who == "Morgan Boss" and "why: Repair not possible" in entry.details
+
+
+def test_refunding_more_than_was_deposited_is_refused_and_changes_nothing():
+    ticket = TicketFactory(items=[("Screen", 1, "80.00", False)], deposits=["20.00", "10.00"])
+    _refund(ticket, "25.00")
+    before = figures(ticket)
+    with pytest.raises(services.InvalidRefund) as raised:
+        _refund(ticket, "5.01")
+    assert raised.value.field == "amount"
+    assert "cannot be more than what was paid at the counter" in raised.value.message
+    assert "$5.00" in raised.value.message  # what is left to refund
+    assert figures(ticket) == before
+    assert ticket.payments.filter(kind=PaymentKind.REFUND).count() == 1
+
+
+def test_a_remittance_share_is_never_refunded_as_a_deposit():
+    ticket = TicketFactory(items=[("Screen", 1, "80.00", False)], deposits=["10.00"])
+    TicketPayment.objects.create(
+        ticket=ticket, kind=PaymentKind.REMITTANCE, amount=Decimal("50.00"), method="cheque"
+    )
+    ticket.recalculate_totals()
+    assert services.refundable_amount(ticket) == Decimal("10.00")
+    with pytest.raises(services.InvalidRefund):
+        _refund(ticket, "10.01")
+    _refund(ticket, "10.00")
+    ticket.refresh_from_db()
+    assert ticket.amount_paid == Decimal("50.00")
+
+
+def test_nothing_to_refund_without_a_deposit():
+    ticket = TicketFactory(items=[("Screen", 1, "80.00", False)])
+    with pytest.raises(services.InvalidRefund, match="nothing to refund"):
+        _refund(ticket, "1.00")
+    assert not ticket.payments.exists()
+
+
+@pytest.mark.parametrize(
+    ("amount", "method", "reason", "field"),
+    [
+        ("0", "cash", "Why", "amount"),
+        ("-5", "cash", "Why", "amount"),
+        ("1.005", "cash", "Why", "amount"),
+        ("5", "account_credit", "Why", "method"),
+        ("5", "cash", "   ", "reason"),
+        ("5", "cash", "x" * 301, "reason"),
+    ],
+)
+def test_bad_refunds_are_refused_beside_the_field(amount, method, reason, field):
+    ticket = TicketFactory(items=[("Screen", 1, "80.00", False)], deposits=["30.00"])
+    with pytest.raises(services.InvalidRefund) as raised:
+        services.refund_deposit(
+            ticket=ticket, amount=Decimal(amount), method=method, reason=reason, by=None
+        )
+    assert raised.value.field == field
+    assert ticket.payments.count() == 1
+
+
+@pytest.mark.parametrize("status", [Status.INVOICED, Status.CLOSED])
+def test_a_refund_on_an_invoiced_or_closed_ticket_is_refused_with_the_reason(status):
+    ticket = TicketFactory(
+        customer=CustomerFactory(), items=[("Screen", 1, "80.00", False)], deposits=["30.00"]
+    )
+    Ticket.objects.filter(pk=ticket.pk).update(status=status)
+    ticket.refresh_from_db()
+    before = figures(ticket)
+    with pytest.raises(TicketLocked) as raised:
+        _refund(ticket, "30.00")
+    if status == Status.INVOICED:
+        assert "delete the invoice first" in raised.value.message
+    assert figures(ticket) == before
+    assert ticket.payments.count() == 1
+
+
+def test_a_fully_refunded_ticket_can_be_cancelled():
+    clerk = UserFactory(role=MANAGER)
+    ticket = TicketFactory(
+        status=Status.IN_REPAIR, items=[("Screen", 1, "80.00", False)], deposits=["30.00"]
+    )
+    with pytest.raises(InvalidTransition, match="refund it before cancelling"):
+        services.move_ticket(ticket=ticket, target=Status.CANCELLED, by=clerk)
+    _refund(ticket, "20.00", by=clerk)
+    assert Status.CANCELLED not in ticket.allowed_moves()  # $10.00 is still paid
+    _refund(ticket, "10.00", by=clerk)
+    assert ticket.amount_paid == Decimal("0.00")
+    assert Status.CANCELLED in ticket.allowed_moves()
+    services.move_ticket(ticket=ticket, target=Status.CANCELLED, by=clerk)
+    ticket.refresh_from_db()
+    assert ticket.status == Status.CANCELLED
+    assert ticket.payments.count() == 3  # the deposit and both refunds stay on record
+    assert_stored_totals_are_fresh(ticket)
+
+
+def test_refunds_lock_the_ticket_row_before_reading_what_was_paid():
+    ticket = TicketFactory(items=[("Screen", 1, "80.00", False)], deposits=["30.00"])
+    with CaptureQueriesContext(connection) as captured:
+        _refund(ticket, "5.00")
+    sql = [q["sql"] for q in captured.captured_queries]
+    locks = [i for i, q in enumerate(sql) if 'FROM "tickets_ticket"' in q and "FOR UPDATE" in q]
+    reads = [i for i, q in enumerate(sql) if 'FROM "tickets_ticketpayment"' in q and "SUM" in q]
+    if connection.vendor == "postgresql":
+        assert locks and reads and locks[0] < reads[0]
+    else:
+        assert reads  # SQLite has no row locks; tests/tickets/test_races.py runs on PostgreSQL
+
+
 # --- moves ------------------------------------------------------------------------------
 
 
@@ -369,6 +528,7 @@ operations = st.lists(
             st.decimals(min_value=Decimal("0"), max_value=Decimal("100"), places=2),
         ),
         st.tuples(st.just("deposit"), money),
+        st.tuples(st.just("refund"), money),
     ),
     max_size=12,
 )
@@ -405,6 +565,10 @@ def _apply(ticket: Ticket, op: tuple) -> None:
         services.set_discount(ticket=ticket, discount_type="percent", discount_value=op[1], by=None)
     elif name == "deposit":
         services.add_deposit(ticket=ticket, amount=op[1], method="cash", by=None)
+    elif name == "refund":
+        services.refund_deposit(
+            ticket=ticket, amount=op[1], method="cash", reason="Changed their mind", by=None
+        )
 
 
 @settings(

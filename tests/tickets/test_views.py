@@ -427,6 +427,117 @@ def test_deposit_lowers_balance(front_desk_client):
     assert 'data-figure="balance-due">$30.00<' in html and "auth 9" in html
 
 
+# --- deposit refunds (Billing and Manager) --------------------------------------------------
+
+REFUND = {
+    "refund-amount": "30.00",
+    "refund-method": "cash",
+    "refund-reference": "drawer 2",
+    "refund-reason": "Repair not possible",
+}
+
+
+def _deposited(**kwargs) -> Ticket:
+    return TicketFactory(items=[("Screen", 1, "80.00", False)], deposits=["30.00"], **kwargs)
+
+
+def test_refund_htmx_answers_the_workspace_with_the_refund_listed(
+    billing_client, billing_user, htmx_headers
+):
+    billing_user.first_name, billing_user.last_name = "Bailey", "Clerk"
+    billing_user.save()
+    ticket = _deposited()
+    response = billing_client.post(
+        url("ticket_refund_deposit", ticket), REFUND, headers=htmx_headers
+    )
+    assert response.status_code == 200
+    html = workspace(response)
+    assert 'data-figure="paid">$0.00<' in html and 'data-figure="balance-due">$80.00<' in html
+    start = html.index('data-payment-kind="refund"')
+    row = html[start : html.index("</li>", start)]
+    assert "Deposit refund" in row and "drawer 2" in row and "by Bailey Clerk" in row
+    assert "Why: Repair not possible" in row and "\N{MINUS SIGN}$30.00" in row
+    # Nothing is left to refund, so the form is gone; cancelling is offered again.
+    assert url("ticket_refund_deposit", ticket) not in html
+    assert 'name="target" value="cancelled"' in html
+    refund = ticket.payments.get(kind="refund")
+    assert (refund.amount, refund.received_by) == (Decimal("-30.00"), billing_user)
+
+
+def test_refund_without_js_redirects_to_the_page(manager_client):
+    ticket = _deposited()
+    response = manager_client.post(url("ticket_refund_deposit", ticket), REFUND)
+    assert response.status_code == 302 and response["Location"] == ticket.get_absolute_url()
+    page = manager_client.get(response["Location"]).content.decode()
+    assert "Refund of $30.00 recorded on" in page and "Why: Repair not possible" in page
+
+
+def test_refund_form_is_offered_with_what_can_be_refunded(billing_client):
+    ticket = _deposited()
+    html = billing_client.get(ticket.get_absolute_url()).content.decode()
+    assert url("ticket_refund_deposit", ticket) in html
+    assert 'data-figure="refundable">$30.00<' in html
+    assert "Reason for the refund" in html
+
+
+def test_refund_above_what_was_paid_is_shown_beside_the_field(billing_client, htmx_headers):
+    ticket = _deposited()
+    response = billing_client.post(
+        url("ticket_refund_deposit", ticket),
+        {**REFUND, "refund-amount": "30.01"},
+        headers=htmx_headers,
+    )
+    assert response.status_code == 422
+    html = workspace(response)
+    assert 'id="id_refund-amount_error"' in html
+    assert "cannot be more than what was paid at the counter" in html
+    assert "<details open>" in html  # the refused form stays open with its message
+    assert ticket.payments.count() == 1
+
+
+def test_refund_needs_a_reason(billing_client):
+    ticket = _deposited()
+    response = billing_client.post(
+        url("ticket_refund_deposit", ticket), {**REFUND, "refund-reason": "  "}
+    )
+    assert response.status_code == 422
+    assert 'id="id_refund-reason_error"' in response.content.decode()
+    assert "Say why the deposit is refunded." in response.content.decode()
+    assert ticket.payments.count() == 1
+
+
+def test_refund_on_an_invoiced_ticket_is_refused_with_the_reason(billing_client, htmx_headers):
+    ticket = _deposited(customer=CustomerFactory())
+    Ticket.objects.filter(pk=ticket.pk).update(status=Status.INVOICED)
+    html = billing_client.get(ticket.get_absolute_url()).content.decode()
+    assert url("ticket_refund_deposit", ticket) not in html
+    response = billing_client.post(
+        url("ticket_refund_deposit", ticket), REFUND, headers=htmx_headers
+    )
+    assert response.status_code == 409
+    assert "delete the invoice first" in workspace(response)
+    assert ticket.payments.count() == 1
+
+
+def test_front_desk_sees_no_refund_button_and_may_not_post_one(front_desk_client):
+    ticket = _deposited()
+    html = front_desk_client.get(ticket.get_absolute_url()).content.decode()
+    assert url("ticket_refund_deposit", ticket) not in html and "Refund a deposit" not in html
+    assert front_desk_client.post(url("ticket_refund_deposit", ticket), REFUND).status_code == 403
+    assert ticket.payments.count() == 1
+
+
+def test_refund_is_post_only(billing_client):
+    ticket = _deposited()
+    assert billing_client.get(url("ticket_refund_deposit", ticket)).status_code == 405
+    assert ticket.payments.count() == 1
+
+
+def test_refund_of_a_missing_ticket_is_404(billing_client):
+    missing = reverse("tickets:ticket_refund_deposit", args=[999999])
+    assert billing_client.post(missing, REFUND).status_code == 404
+
+
 def test_changes_to_an_invoiced_ticket_are_refused(front_desk_client, htmx_headers):
     ticket = TicketFactory(
         status=Status.INVOICED, customer=CustomerFactory(), items=[("Screen", 1, "50", False)]

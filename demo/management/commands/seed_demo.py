@@ -5,7 +5,7 @@ Running it again leaves the data as it is (it only re-checks the logins), so
 """
 
 import random
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
@@ -369,6 +369,15 @@ class Command(BaseCommand):
                 ticket.recalculate_totals()
             ticket.transition_to(status, by=clerk, override_credit_limit=True)
 
+    def open_before(self, tickets: list[Ticket], issued: date) -> None:
+        """Back-date the tickets opened after `issued` to the days before it: an invoice
+        is never issued before its tickets existed (invoicing.services.create_invoices)."""
+        morning = timezone.make_aware(datetime.combine(issued, time(9)))
+        for i, ticket in enumerate(tickets):
+            if timezone.localdate(ticket.created_at) > issued:
+                opened = morning - timedelta(days=1 + i, hours=i)
+                Ticket.objects.filter(pk=ticket.pk).update(created_at=opened)
+
     def invoice_some(self, agents, user, rng: random.Random) -> None:
         """Invoice a few payers through the invoicing services, so the demo has open,
         partially paid, paid, overpaid (credit) and overdue invoices, while some tickets
@@ -389,6 +398,7 @@ class Command(BaseCommand):
             terms = account.net_terms_days
             ages = {"overdue": terms + 12, "partial-overdue": terms + 30, "partial": 5, "open": 2}
             issued = today - timedelta(days=ages.get(outcome, 20))
+            self.open_before(tickets, issued)
             invoices = create_invoices(
                 account=account_for(payer),
                 ticket_ids=[t.pk for t in tickets],
