@@ -162,6 +162,24 @@
 
   var confirmModal = document.getElementById("confirm-modal");
   if (confirmModal) {
+    // Bootstrap ignores a dismiss while the dialog is still fading in: remember a Cancel
+    // clicked then and close the dialog as soon as it has opened.
+    var opening = false;
+    var closeWhenShown = false;
+    confirmModal.addEventListener("show.bs.modal", function () { opening = true; });
+    confirmModal.addEventListener("shown.bs.modal", function () {
+      opening = false;
+      if (closeWhenShown) {
+        closeWhenShown = false;
+        bootstrap.Modal.getOrCreateInstance(confirmModal).hide();
+      }
+    });
+    confirmModal.addEventListener("click", function (event) {
+      if (opening && event.target.closest('[data-bs-dismiss="modal"]')) {
+        event.preventDefault();
+        closeWhenShown = true;
+      }
+    });
     confirmModal.addEventListener("hidden.bs.modal", function () {
       var record = opener;
       opener = null;
