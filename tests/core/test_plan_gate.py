@@ -50,6 +50,7 @@ BILLING_FEATURES = frozenset(
         "invoicing:write_off_void",
         "customers:customer_agent_picker",
         "customers:customer_agent_offer",
+        "customers:customer_credit_refund",
         "tickets:ticket_set_agent",
     }
 )

@@ -407,6 +407,10 @@ ROUTES: dict[str, Route] = {
         post=lambda d: {"amount": "1.00", "method": "cheque", "reference": "", "reason": "Fuzz"},
         path=lambda d: {"pk": d.agent.pk},
     ),
+    "customers:customer_credit_refund": Route(
+        post=lambda d: {"amount": "1.00", "method": "cheque", "reference": "", "reason": "Fuzz"},
+        path=lambda d: {"pk": d.direct_customer.pk},
+    ),
 }
 GROUPS = ["dashboard", "billing_agents", "customers", "tickets", "invoicing"]
 

@@ -7,6 +7,9 @@ import pytest
 from django.urls import reverse
 
 from customers.models import Customer
+from invoicing.accounts import account_for
+from invoicing.ledger import adjust_credit, credit_balance
+from invoicing.models import Account, CreditKind, CreditTransaction
 from tests.factories import (
     BillingAgentFactory,
     CustomerFactory,
@@ -358,3 +361,107 @@ def test_detail_needs_permission_and_exists(client, front_desk_client):
     )
     client.force_login(UserFactory())
     assert client.get(customer.get_absolute_url()).status_code == 403
+
+
+# --- account credit (a direct-billed customer is a payer) ------------------------------
+
+
+def credit_refund_url(customer: Customer) -> str:
+    return reverse("customers:customer_credit_refund", args=[customer.pk])
+
+
+@pytest.fixture
+def direct_with_credit(manager_user):
+    customer = CustomerFactory(first_name="Dora", net_terms_days=15)
+    adjust_credit(
+        account=account_for(customer), amount=Decimal("80"), reason="Goodwill", by=manager_user
+    )
+    return customer
+
+
+REFUND = {"amount": "30", "method": "cheque", "reference": "CHQ 5", "reason": "Asked"}
+
+
+def test_detail_shows_the_credit_card_and_the_refund_button_to_a_manager(
+    manager_client, direct_with_credit
+):
+    html = manager_client.get(direct_with_credit.get_absolute_url()).text
+    assert "Account credit" in html and 'data-figure="credit-balance">$80.00<' in html
+    assert credit_refund_url(direct_with_credit) in html
+
+
+def test_detail_without_an_account_shows_no_credit_card(manager_client):
+    customer = CustomerFactory(net_terms_days=15)
+    html = manager_client.get(customer.get_absolute_url()).text
+    assert "Account credit" not in html
+    assert not Account.objects.filter(customer=customer).exists()
+
+
+def test_manager_refunds_a_direct_customers_credit_full_page(manager_client, direct_with_credit):
+    response = manager_client.post(credit_refund_url(direct_with_credit), REFUND)
+    assert response.status_code == 302
+    assert response["Location"] == direct_with_credit.get_absolute_url()
+    row = CreditTransaction.objects.get(kind=CreditKind.REFUND)
+    assert row.amount == Decimal("-30.00") and row.account.customer == direct_with_credit
+    assert credit_balance(account=account_for(direct_with_credit)) == Decimal("50.00")
+    page = manager_client.get(response["Location"]).text
+    assert "Refunded $30.00 of credit" in page
+    assert 'data-figure="credit-balance">$50.00<' in page
+
+
+def test_manager_refunds_a_direct_customers_credit_with_htmx(
+    manager_client, direct_with_credit, htmx_headers
+):
+    response = manager_client.post(
+        credit_refund_url(direct_with_credit), REFUND, headers=htmx_headers
+    )
+    assert response.status_code == 200
+    assert response.text.lstrip().startswith('<section id="customer-credit"')
+    assert 'data-figure="credit-balance">$50.00<' in response.text
+    assert "closeModal" in response["HX-Trigger"]
+    assert credit_balance(account=account_for(direct_with_credit)) == Decimal("50.00")
+
+
+def test_refund_above_the_customers_credit_is_422_and_stores_nothing(
+    manager_client, direct_with_credit, htmx_headers
+):
+    data = {**REFUND, "amount": "80.01"}
+    response = manager_client.post(credit_refund_url(direct_with_credit), data)
+    assert response.status_code == 422 and "of credit is available" in response.text
+    response = manager_client.post(
+        credit_refund_url(direct_with_credit), data, headers=htmx_headers
+    )
+    assert response.status_code == 422 and "<html" not in response.text
+    assert response["HX-Retarget"] == "#confirm-modal .modal-content"
+    assert not CreditTransaction.objects.filter(kind=CreditKind.REFUND).exists()
+    assert credit_balance(account=account_for(direct_with_credit)) == Decimal("80.00")
+
+
+def test_billing_cannot_refund_a_customers_credit_and_sees_no_button(
+    billing_client, direct_with_credit
+):
+    url = credit_refund_url(direct_with_credit)
+    assert billing_client.get(url).status_code == 403
+    assert billing_client.post(url, REFUND).status_code == 403
+    html = billing_client.get(direct_with_credit.get_absolute_url()).text
+    assert 'data-figure="credit-balance">$80.00<' in html and url not in html
+    assert not CreditTransaction.objects.filter(kind=CreditKind.REFUND).exists()
+
+
+def test_customer_refund_form_page_and_dialog(manager_client, direct_with_credit, htmx_headers):
+    page = manager_client.get(credit_refund_url(direct_with_credit))
+    assert page.status_code == 200 and "<html" in page.text
+    assert "$80.00" in page.text and 'name="amount"' in page.text
+    dialog = manager_client.get(credit_refund_url(direct_with_credit), headers=htmx_headers)
+    assert dialog.status_code == 200
+    assert "<html" not in dialog.text and 'name="amount"' in dialog.text
+    assert 'hx-target="#customer-credit"' in dialog.text
+
+
+def test_essentials_plan_shows_no_credit_and_gates_the_refund(
+    manager_client, direct_with_credit, settings
+):
+    settings.SHOP_PLAN = "essentials"
+    html = manager_client.get(direct_with_credit.get_absolute_url()).text
+    assert "Account credit" not in html
+    assert manager_client.get(credit_refund_url(direct_with_credit)).status_code == 403
