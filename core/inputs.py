@@ -127,3 +127,16 @@ def check_document_date(value: date, *, field: str | None = None) -> date:
             f"Enter a date between {first:%Y-%m-%d} and {last:%Y-%m-%d}.", field=field
         )
     return value
+
+
+class IdPathConverter:
+    """`<id:pk>` in URL patterns: 1-12 ASCII digits, so any other id is a 404 before a view
+    (or the database) sees it; the same rule as `parse_id`."""
+
+    regex = f"[0-9]{{1,{MAX_ID_LENGTH}}}"
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value: int) -> str:
+        return str(value)

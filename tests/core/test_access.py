@@ -11,6 +11,7 @@ from tests.urlwalk import walk
 
 CONVERTER_SAMPLES = {
     "int": "1",
+    "id": "1",
     "str": "x",
     "slug": "x",
     "uuid": "00000000-0000-0000-0000-000000000000",

@@ -203,3 +203,10 @@ def test_an_amount_past_the_money_column_is_too_large():
         ensure_fits(MAX_MONEY + Decimal("0.01"), what="the total", field="amount")
     assert error.value.field == "amount"
     assert "too large" in error.value.message
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("junk", ["9" * 13, "9" * 30, "0x10"])
+def test_an_id_in_a_path_longer_than_12_digits_is_a_404(manager_client, junk):
+    assert manager_client.get(f"/invoices/1/remittances/{junk}/void/").status_code == 404
+    assert manager_client.get(f"/invoices/{junk}/").status_code == 404
