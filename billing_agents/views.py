@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import reswap, retarget, trigger_client_event
+from django_htmx.http import trigger_client_event
 
 from billing_agents.forms import BillingAgentForm, CreditAdjustmentForm
 from billing_agents.history import agent_history
@@ -28,15 +28,15 @@ from billing_agents.models import DEFAULT_SORT, SORT_FIELDS, BillingAgent, Statu
 from billing_agents.services import save_agent
 from core.errors import DomainError
 from core.forms import add_domain_error
-from core.htmx import confirm_response, is_partial_request, page_or_partial
+from core.htmx import confirm_response, into_modal, is_partial_request, page_or_partial
 from core.inputs import parse_id, search_text
 from core.money import ZERO, format_money, to_cents
 from customers.models import Customer
 from customers.services import remove_customer_from_agent
 from invoicing.accounts import account_for
 from invoicing.agent_tickets import remove_ticket_from_agent, why_ticket_cannot_be_removed
-from invoicing.forms import CreditRefundForm
-from invoicing.ledger import adjust_credit, credit_balance, refund_credit
+from invoicing.credit_pages import credit_refund_form, credit_refund_step
+from invoicing.ledger import adjust_credit
 from invoicing.models import Account, CreditTransaction, Invoice, InvoiceLine
 from tickets.figures import BillingAgentFiguresQuerySet, agents_with_figures
 from tickets.models import Ticket
@@ -81,11 +81,6 @@ def _row_permissions(request: HttpRequest) -> dict:
 
 def _close_modal(response: HttpResponse) -> HttpResponse:
     return trigger_client_event(response, "closeModal")
-
-
-def _into_modal(response: HttpResponse) -> HttpResponse:
-    """Show this htmx answer inside the open confirm dialog instead of the form's target."""
-    return reswap(retarget(response, "#confirm-modal .modal-content"), "innerHTML")
 
 
 # --- manage page ---------------------------------------------------------------------
@@ -450,7 +445,7 @@ def _section_response(request: HttpRequest, agent: BillingAgent, section: str) -
 def _refused(request: HttpRequest, context: dict) -> TemplateResponse:
     """Show a refused action inside the open dialog (htmx) or on the confirm page: 409."""
     response = confirm_response(request, context, status=409)
-    return _into_modal(response) if is_partial_request(request) else response
+    return into_modal(response) if is_partial_request(request) else response
 
 
 def _with_query(url: str, request: HttpRequest, param: str) -> str:
@@ -563,7 +558,7 @@ def agent_credit_adjust(request: HttpRequest, pk: int) -> HttpResponse:
         status=422 if request.method == "POST" else 200,
     )
     if request.method == "POST" and is_partial_request(request):
-        return _into_modal(response)
+        return into_modal(response)
     return response
 
 
@@ -573,35 +568,10 @@ def agent_credit_adjust(request: HttpRequest, pk: int) -> HttpResponse:
 def agent_credit_refund(request: HttpRequest, pk: int) -> HttpResponse:
     """A manager pays account credit back to the agent: a `refund` row on the ledger."""
     agent = get_object_or_404(BillingAgent, pk=pk)
-    # Showing the form creates nothing: an agent never invoiced has no account (no credit).
-    account = Account.objects.filter(billing_agent=agent).first() or Account.of(agent)
-    form = CreditRefundForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            row = refund_credit(
-                account=account_for(agent),
-                amount=data["amount"],
-                method=data["method"],
-                reference=data["reference"],
-                reason=data["reason"],
-                by=request.user,
-            )
-        except DomainError as error:
-            add_domain_error(form, error)
-        else:
-            messages.success(request, f"Refunded {format_money(-row.amount)} of credit to {agent}.")
-            if is_partial_request(request):
-                return _section_response(request, agent, "credit-section")
-            return redirect(agent)
-    template = "billing_agents/agent_credit_refund.html"
-    context = {"agent": agent, "form": form, "available": credit_balance(account=account)}
-    response = TemplateResponse(
-        request,
-        page_or_partial(request, template, "credit-refund-form"),
-        context,
-        status=422 if request.method == "POST" else 200,
-    )
-    if request.method == "POST" and is_partial_request(request):
-        return _into_modal(response)
-    return response
+    step = credit_refund_step(request, agent)
+    if step.refunded is not None:
+        if is_partial_request(request):
+            return _section_response(request, agent, "credit-section")
+        return redirect(agent)
+    context = {"agent": agent, "form": step.form, "available": step.available}
+    return credit_refund_form(request, "billing_agents/agent_credit_refund.html", context)

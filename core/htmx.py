@@ -1,7 +1,8 @@
 """The small htmx conventions every view shares."""
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django_htmx.http import reswap, retarget
 
 
 def is_partial_request(request: HttpRequest) -> bool:
@@ -23,3 +24,8 @@ def confirm_response(request: HttpRequest, context: dict, *, status: int = 200) 
     """
     template = "includes/confirm.html" if is_partial_request(request) else "confirm_page.html"
     return TemplateResponse(request, template, context, status=status)
+
+
+def into_modal(response: HttpResponse) -> HttpResponse:
+    """Show this htmx answer inside the open confirm dialog instead of the form's target."""
+    return reswap(retarget(response, "#confirm-modal .modal-content"), "innerHTML")

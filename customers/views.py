@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import reswap, retarget, trigger_client_event
+from django_htmx.http import trigger_client_event
 
 from billing_agents.models import BillingAgent
 from core.access import require_perm
@@ -20,13 +20,11 @@ from core.errors import DomainError
 from core.forms import add_domain_error
 from core.htmx import is_partial_request, page_or_partial
 from core.inputs import parse_id, search_text
-from core.money import format_money
 from core.plans import billing_enabled, requires_billing_plan
 from customers.forms import AGENT_SEARCH_THRESHOLD, CustomerForm
 from customers.models import Customer
-from invoicing.accounts import account_for
-from invoicing.forms import CreditRefundForm
-from invoicing.ledger import credit_balance, refund_credit
+from invoicing.credit_pages import credit_refund_form, credit_refund_step
+from invoicing.ledger import credit_balance
 from invoicing.models import Account
 from tickets.customer_agent import save_customer, tickets_that_would_move
 from tickets.figures import customers_with_open_balance
@@ -242,11 +240,6 @@ def _credit_context(request: HttpRequest, customer: Customer) -> dict:
 # --- account credit ------------------------------------------------------------------
 
 
-def _into_modal(response: HttpResponse) -> HttpResponse:
-    """Show this htmx answer inside the open confirm dialog instead of the form's target."""
-    return reswap(retarget(response, "#confirm-modal .modal-content"), "innerHTML")
-
-
 @require_http_methods(["GET", "POST"])
 @permission_required("invoicing.refund_credit", raise_exception=True)
 @vary_on_headers("HX-Request")
@@ -254,39 +247,12 @@ def _into_modal(response: HttpResponse) -> HttpResponse:
 def customer_credit_refund(request: HttpRequest, pk: int) -> HttpResponse:
     """A manager pays account credit back to a direct-billed customer: a `refund` row."""
     customer = get_object_or_404(Customer, pk=pk)
-    # Showing the form creates nothing: a customer never invoiced has no account (no credit).
-    account = Account.objects.filter(customer=customer).first() or Account.of(customer)
-    form = CreditRefundForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            row = refund_credit(
-                account=account_for(customer),
-                amount=data["amount"],
-                method=data["method"],
-                reference=data["reference"],
-                reason=data["reason"],
-                by=request.user,
-            )
-        except DomainError as error:
-            add_domain_error(form, error)
-        else:
-            messages.success(
-                request, f"Refunded {format_money(-row.amount)} of credit to {customer}."
-            )
-            if is_partial_request(request):
-                context = {"customer": customer, **_credit_context(request, customer)}
-                response = TemplateResponse(request, f"{DETAIL_TEMPLATE}#customer-credit", context)
-                return trigger_client_event(response, "closeModal")
-            return redirect(customer)
-    template = "customers/customer_credit_refund.html"
-    context = {"customer": customer, "form": form, "available": credit_balance(account=account)}
-    response = TemplateResponse(
-        request,
-        page_or_partial(request, template, "credit-refund-form"),
-        context,
-        status=422 if request.method == "POST" else 200,
-    )
-    if request.method == "POST" and is_partial_request(request):
-        return _into_modal(response)
-    return response
+    step = credit_refund_step(request, customer)
+    if step.refunded is not None:
+        if is_partial_request(request):
+            context = {"customer": customer, **_credit_context(request, customer)}
+            response = TemplateResponse(request, f"{DETAIL_TEMPLATE}#customer-credit", context)
+            return trigger_client_event(response, "closeModal")
+        return redirect(customer)
+    context = {"customer": customer, "form": step.form, "available": step.available}
+    return credit_refund_form(request, "customers/customer_credit_refund.html", context)
