@@ -573,5 +573,10 @@ def agent_credit_refund(request: HttpRequest, pk: int) -> HttpResponse:
         if is_partial_request(request):
             return _section_response(request, agent, "credit-section")
         return redirect(agent)
-    context = {"agent": agent, "form": step.form, "available": step.available}
-    return credit_refund_form(request, "billing_agents/agent_credit_refund.html", context)
+    return credit_refund_form(
+        request,
+        step,
+        payer=agent,
+        refund_url=reverse("billing_agents:agent_credit_refund", args=[agent.pk]),
+        section_id="credit-section",
+    )

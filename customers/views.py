@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
@@ -254,5 +255,10 @@ def customer_credit_refund(request: HttpRequest, pk: int) -> HttpResponse:
             response = TemplateResponse(request, f"{DETAIL_TEMPLATE}#customer-credit", context)
             return trigger_client_event(response, "closeModal")
         return redirect(customer)
-    context = {"customer": customer, "form": step.form, "available": step.available}
-    return credit_refund_form(request, "customers/customer_credit_refund.html", context)
+    return credit_refund_form(
+        request,
+        step,
+        payer=customer,
+        refund_url=reverse("customers:customer_credit_refund", args=[customer.pk]),
+        section_id="customer-credit",
+    )

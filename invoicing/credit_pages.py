@@ -58,13 +58,28 @@ def credit_refund_step(request: HttpRequest, payer: BillingAgent | Customer) -> 
     return CreditRefundStep(form, credit_balance(account=account), refunded)
 
 
-def credit_refund_form(request: HttpRequest, template: str, context: dict) -> HttpResponse:
-    """The refund form (its `credit-refund-form` partial for htmx, inside the dialog after a
-    refused POST); 422 when a POST was refused."""
+def credit_refund_form(
+    request: HttpRequest,
+    step: CreditRefundStep,
+    *,
+    payer: BillingAgent | Customer,
+    refund_url: str,
+    section_id: str,
+) -> HttpResponse:
+    """The refund form of one payer's page (its `credit-refund-form` partial for htmx,
+    inside the dialog after a refused POST); 422 when a POST was refused. A success swaps
+    the page's `section_id`."""
     posted = request.method == "POST"
+    context = {
+        "payer": payer,
+        "form": step.form,
+        "available": step.available,
+        "refund_url": refund_url,
+        "section_id": section_id,
+    }
     response = TemplateResponse(
         request,
-        page_or_partial(request, template, "credit-refund-form"),
+        page_or_partial(request, "invoicing/credit_refund.html", "credit-refund-form"),
         context,
         status=422 if posted else 200,
     )
