@@ -13,7 +13,13 @@ from invoicing import services
 from invoicing.accounts import account_for
 from invoicing.ledger import adjust_credit, credit_balance
 from invoicing.models import CreditKind, CreditTransaction, InvoiceStatus, Remittance
-from tests.factories import BillingAgentFactory, LocationFactory, UserFactory, waiting_ticket
+from tests.factories import (
+    BillingAgentFactory,
+    CustomerFactory,
+    LocationFactory,
+    UserFactory,
+    waiting_ticket,
+)
 from tickets.models import Ticket
 from tickets.transitions import Status
 
@@ -149,3 +155,25 @@ def test_write_off_then_void_it_and_refund_credit_from_the_agent_page(
     expect(page.locator("[data-figure=credit-balance]")).to_have_text("$0.00")
     expect(page.locator("#credit-section")).to_contain_text("Refund to payer")
     assert CreditTransaction.objects.get(kind=CreditKind.REFUND).amount == D("-75.00")
+
+
+def test_a_manager_refunds_a_direct_customers_credit_from_the_customer_page(
+    live_server, login, page, roles
+):
+    manager = UserFactory(username="morgan", role=MANAGER)
+    customer = CustomerFactory(first_name="Dora", last_name="Diaz", net_terms_days=15)
+    account = account_for(customer)
+    adjust_credit(account=account, amount=D("40.00"), reason="Goodwill", by=manager)
+    login(manager)
+    page.goto(f"{live_server.url}{customer.get_absolute_url()}")
+    page.get_by_role("link", name="Refund credit").click()
+    dialog = page.locator("#confirm-modal")
+    expect(dialog).to_contain_text("$40.00")
+    dialog.get_by_label("Amount").fill("50.00")
+    dialog.get_by_label("Reason").fill("Moved away")
+    dialog.get_by_role("button", name="Record refund").click()
+    expect(dialog).to_contain_text("of credit is available")
+    dialog.get_by_label("Amount").fill("40.00")
+    dialog.get_by_role("button", name="Record refund").click()
+    expect(page.locator("#customer-credit [data-figure=credit-balance]")).to_have_text("$0.00")
+    assert credit_balance(account=account) == D("0.00")
