@@ -7,7 +7,13 @@ from tests.factories import BillingAgentFactory, CustomerFactory, LocationFactor
 
 @pytest.fixture
 def agent(db):
-    return BillingAgentFactory(company_name="Lakeside Schools", net_terms_days=30)
+    # Fixed contact names: a random one ("Dana …") would match the payer searches below.
+    return BillingAgentFactory(
+        company_name="Lakeside Schools",
+        contact_first_name="Lee",
+        contact_last_name="Park",
+        net_terms_days=30,
+    )
 
 
 @pytest.fixture

@@ -235,7 +235,12 @@ def test_create_page_offers_payer_search(billing_client, agent, direct_customer)
 
 
 def test_payer_search_partial_and_full_page(billing_client, agent, direct_customer, htmx_headers):
-    inactive = BillingAgentFactory(company_name="Lakeside Old", inactive=True)
+    inactive = BillingAgentFactory(
+        company_name="Lakeside Old",
+        contact_first_name="Ola",
+        contact_last_name="Berg",
+        inactive=True,
+    )
     response = billing_client.get(
         url("invoice_payer_search"), {"q": "lakeside"}, headers=htmx_headers
     )
