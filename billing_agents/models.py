@@ -105,6 +105,10 @@ class BillingAgent(models.Model):
     net_terms_days = models.PositiveSmallIntegerField(
         "net terms (days)", default=30, validators=[MaxValueValidator(365)]
     )
+    # Days past due after which the agent is on credit hold; empty: the shop's setting.
+    credit_hold_days = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(365)]
+    )
     invoice_method = models.CharField(
         max_length=20, choices=InvoiceMethod.choices, default=InvoiceMethod.BATCH
     )

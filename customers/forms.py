@@ -63,14 +63,12 @@ class CustomerForm(forms.ModelForm):
             "postal_code",
             "country",
             "net_terms_days",
-            "billing_cycle_days",
             "prefers_batch_invoices",
             "notes",
         ]
         widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
         field_classes = {
             "net_terms_days": StrictIntegerField,
-            "billing_cycle_days": StrictIntegerField,
         }
 
     def __init__(
@@ -94,7 +92,6 @@ class CustomerForm(forms.ModelForm):
             del self.fields["billing_agent"]
             del self.fields["move_open_tickets"]
         self.fields["net_terms_days"].widget.attrs.update({"min": "0", "max": "365"})
-        self.fields["billing_cycle_days"].widget.attrs.update({"min": "1", "max": "365"})
         self.fields["prefers_batch_invoices"].label = "Prefers batch invoices"
 
     @property

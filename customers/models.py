@@ -1,4 +1,4 @@
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import F, Func, Q, TextField
 from django.db.models.functions import Lower
@@ -109,12 +109,6 @@ class Customer(models.Model):
         blank=True,
         validators=[MaxValueValidator(365)],
         help_text="Leave blank if this customer cannot be invoiced directly.",
-    )
-    billing_cycle_days = models.PositiveSmallIntegerField(
-        "billing cycle (days)",
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(1), MaxValueValidator(365)],
     )
     prefers_batch_invoices = models.BooleanField(default=False)
     notes = models.TextField(blank=True)

@@ -5,14 +5,16 @@ each computes `balance_after` from the other's committed result; the database re
 negative `balance_after`, so credit can never be spent twice.
 """
 
+from datetime import date
 from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Sum
+from django.utils import timezone
 
 from core.errors import DomainError
 from core.money import ZERO, ensure_fits, format_money, to_cents
-from invoicing.models import Account, CreditKind, CreditTransaction, Remittance
+from invoicing.models import Account, CreditKind, CreditTransaction, Invoice, Remittance
 from tickets.models import PaymentMethod
 
 
@@ -45,11 +47,14 @@ def post_credit(
     by,
     reason: str = "",
     remittance: Remittance | None = None,
+    invoice: Invoice | None = None,
+    effective_on: date | None = None,
     reverses: CreditTransaction | None = None,
     method: str = "",
     reference: str = "",
 ) -> CreditTransaction:
-    """Append one ledger row (positive adds credit, negative uses it).
+    """Append one ledger row (positive adds credit, negative uses it), counting from
+    `effective_on` (default today) on statements and aging.
 
     Raises InsufficientCredit when the row would take the balance below zero.
     """
@@ -72,6 +77,8 @@ def post_credit(
         balance_after=balance + amount,
         reason=reason,
         remittance=remittance,
+        invoice=invoice,
+        effective_on=effective_on or timezone.localdate(),
         reverses=reverses,
         method=method,
         reference=reference,

@@ -81,10 +81,22 @@ class AccountQuerySet(models.QuerySet):
         )
 
 
+class BillingCycle(models.TextChoices):
+    """How often a payer is invoiced (a billing run lists the payers whose day has come)."""
+
+    NONE = "", "No fixed cycle"
+    WEEKLY = "weekly", "Weekly"
+    BIWEEKLY = "biweekly", "Every two weeks"
+    MONTHLY = "monthly", "Monthly"
+
+
+WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+
+
 class Account(models.Model):
     """The receivables account of one payer: a billing agent, or a customer billed
     directly. Invoices, remittances and the credit ledger point at it; a row lock on it
-    serialises the ledger."""
+    serialises the ledger. Its billing cycle says when a billing run invoices it."""
 
     billing_agent = models.OneToOneField(
         BillingAgent, on_delete=models.PROTECT, null=True, blank=True, related_name="account"
@@ -92,6 +104,14 @@ class Account(models.Model):
     customer = models.OneToOneField(
         Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="account"
     )
+    billing_cycle = models.CharField(
+        max_length=10, choices=BillingCycle.choices, default=BillingCycle.NONE, blank=True
+    )
+    # Weekday (0 = Monday … 6 = Sunday) for weekly and two-weekly cycles; day of the month
+    # (1 to 28, so every month has it) for monthly ones; empty without a cycle.
+    billing_day = models.PositiveSmallIntegerField(null=True, blank=True)
+    # The day a billing run last invoiced this payer: a two-weekly cycle counts from it.
+    last_billed_on = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = AccountQuerySet.as_manager()
@@ -103,6 +123,12 @@ class Account(models.Model):
                 condition=Q(billing_agent__isnull=False, customer__isnull=True)
                 | Q(billing_agent__isnull=True, customer__isnull=False),
                 name="account_exactly_one_payer",
+            ),
+            models.CheckConstraint(
+                condition=Q(billing_cycle="", billing_day__isnull=True)
+                | Q(billing_cycle__in=["weekly", "biweekly"], billing_day__range=(0, 6))
+                | Q(billing_cycle="monthly", billing_day__range=(1, 28)),
+                name="account_billing_day_fits_cycle",
             ),
         ]
 
@@ -475,10 +501,13 @@ class InvoiceLine(models.Model):
 
 
 class Remittance(models.Model):
-    """A payment received from the payer against one invoice."""
+    """A payment received from the payer: against one invoice (`invoice`), or on the
+    account (`invoice` empty), spread over several invoices by its allocations."""
 
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="remittances")
-    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="remittances")
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.PROTECT, null=True, blank=True, related_name="remittances"
+    )
     amount = models.DecimalField(**MONEY)
     method = models.CharField(max_length=20, choices=PaymentMethod.choices)
     reference = models.CharField(max_length=100, blank=True)
@@ -509,7 +538,12 @@ class Remittance(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_method_display()} {format_money(self.amount)} for {self.invoice.number}"
+        return f"{self.get_method_display()} {format_money(self.amount)} for {self.paid_for}"
+
+    @property
+    def paid_for(self) -> str:
+        """What the payment was recorded against: "INV-000012" or "the account"."""
+        return self.invoice.number if self.invoice_id else "the account"
 
     @property
     def is_voided(self) -> bool:
@@ -616,6 +650,17 @@ class CreditTransaction(models.Model):
         blank=True,
         related_name="credit_transactions",
     )
+    # The invoice credit was applied to (kind credit_applied) or overpaid (overpayment).
+    invoice = models.ForeignKey(
+        Invoice,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="credit_transactions",
+    )
+    # The day the row counts from on statements and aging: the payment's date for the
+    # credit a payment posts, the day it was written for every other row.
+    effective_on = models.DateField(default=timezone.localdate)
     reverses = models.OneToOneField(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversed_by"
     )
@@ -646,6 +691,7 @@ class CreditTransaction(models.Model):
         ]
         indexes = [
             models.Index(fields=["account", "created_at"]),
+            models.Index(fields=["account", "effective_on"]),
         ]
 
     def __str__(self) -> str:

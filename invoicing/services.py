@@ -309,6 +309,30 @@ def open_lines(invoice: Invoice) -> list[InvoiceLine]:
     return [line for line in lines if line.balance > 0]
 
 
+def payment_order(invoices: Iterable[Invoice]) -> list[Invoice]:
+    """The order a payment on the account pays invoices in: oldest due date first."""
+    return sorted(invoices, key=lambda invoice: (invoice.due_date, invoice.issue_date, invoice.pk))
+
+
+def open_invoices(account: Account) -> list[Invoice]:
+    """The account's open invoices in payment_order()."""
+    return payment_order(Invoice.objects.for_account(account).filter(status=InvoiceStatus.OPEN))
+
+
+def account_open_lines(account: Account) -> list[InvoiceLine]:
+    """Every line with something due on the account's open invoices: oldest due date
+    first and, within one invoice, oldest ticket first (the order a payment fills)."""
+    invoices = open_invoices(account)
+    rank = {invoice.pk: index for index, invoice in enumerate(invoices)}
+    lines = (
+        InvoiceLine.objects.filter(invoice__in=invoices)
+        .select_related("ticket__customer", "invoice")
+        .order_by("ticket__created_at", "ticket_id")
+    )
+    ordered = sorted(lines, key=lambda line: rank[line.invoice_id])
+    return [line for line in ordered if line.balance > 0]
+
+
 def _line_field(line: InvoiceLine) -> str:
     return f"line-{line.pk}"
 
@@ -344,18 +368,20 @@ def _split(
 
 def propose_remittance(
     *,
-    invoice: Invoice,
+    invoice: Invoice | None = None,
+    account: Account | None = None,
     amount: Decimal,
     allocations: dict[int, Decimal] | None = None,
     kept: dict[int, Decimal] | None = None,
 ) -> RemittancePlan:
-    """The split the form shows: oldest first for `amount`, or the clerk's edits checked.
+    """The split the form shows: oldest first for `amount`, or the clerk's edits checked,
+    over one invoice's open lines or (given `account`) over every open invoice's lines.
 
     `kept` (line id -> share) are the lines the clerk typed into: they keep that share and
     only the other lines are proposed, oldest first, from what is left of the amount. Such
     a plan never raises; a split that cannot be recorded carries the reason in `error`.
     """
-    lines = open_lines(invoice)
+    lines = open_lines(invoice) if invoice is not None else account_open_lines(account)
     amount = to_cents(amount)
     if kept is None:
         split = _split(lines, amount, allocations, from_credit=False)
@@ -445,7 +471,7 @@ class PaymentNeedsConfirmation(DomainError):
         self.duplicate_message = (
             f"{earlier.get_method_display()} {earlier.reference} for "
             f"{format_money(earlier.amount)} was already recorded on "
-            f"{earlier.received_on:%Y-%m-%d} for {earlier.invoice.number}. "
+            f"{earlier.received_on:%Y-%m-%d} for {earlier.paid_for}. "
             "Tick to record it again as a second payment."
             if earlier is not None
             else ""
@@ -454,38 +480,51 @@ class PaymentNeedsConfirmation(DomainError):
 
 
 def _check_slips(
-    *, invoice: Invoice, amount: Decimal, reference: str, credit: Decimal, confirmed: Confirmations
+    *,
+    account: Account,
+    balance: Decimal,
+    amount: Decimal,
+    reference: str,
+    credit: Decimal,
+    confirmed: Confirmations,
 ) -> None:
     """PaymentNeedsConfirmation unless every slip the payment shows is confirmed. With a
-    reference the account is locked first (after the invoice and its tickets, as always),
-    so the same cheque recorded on two invoices at one moment is still seen twice."""
+    reference the account is locked first (after the invoices and their tickets, as
+    always), so the same cheque recorded twice at one moment is still seen twice."""
     if reference.strip():
-        lock_account(account=invoice.account)
-    large = credit if credit > overpayment_allowance(invoice.balance) else None
-    earlier = earlier_payment(account=invoice.account, reference=reference, amount=amount)
+        lock_account(account=account)
+    large = credit if credit > overpayment_allowance(balance) else None
+    earlier = earlier_payment(account=account, reference=reference, amount=amount)
     if (large is None or confirmed.credit == large) and (
         earlier is None or confirmed.duplicate_of == earlier.pk
     ):
         return
-    raise PaymentNeedsConfirmation(credit=large, earlier=earlier, payer=invoice.account.name)
+    raise PaymentNeedsConfirmation(credit=large, earlier=earlier, payer=account.name)
 
 
 def _replayed(
-    existing: Remittance, *, invoice: Invoice, amount: Decimal, method: str
+    existing: Remittance,
+    *,
+    account: Account,
+    invoice: Invoice | None,
+    amount: Decimal,
+    method: str,
 ) -> Remittance:
     """The remittance a reused key already recorded, if this call is that same payment.
 
-    Invoice, amount and method say which money moved; reference and date only describe it,
-    so a resubmitted form with a corrected reference is still the same payment.
+    Account, invoice (none for a payment on the account), amount and method say which
+    money moved; reference and date only describe it, so a resubmitted form with a
+    corrected reference is still the same payment.
     """
     if (
-        existing.invoice_id != invoice.pk
+        existing.account_id != account.pk
+        or existing.invoice_id != (invoice.pk if invoice is not None else None)
         or existing.amount != to_cents(amount)
         or existing.method != method
     ):
         raise IdempotencyKeyReused(
             f"This payment form already recorded {existing.get_method_display().lower()} "
-            f"{format_money(existing.amount)} for {existing.invoice.number}; "
+            f"{format_money(existing.amount)} for {existing.paid_for}; "
             "nothing was recorded now. "
             "Open the remittance form again to record another payment."
         )
@@ -493,74 +532,77 @@ def _replayed(
     return existing
 
 
-@transaction.atomic
-def record_remittance(
-    *,
-    invoice: Invoice,
-    amount: Decimal,
-    method: str,
-    reference: str = "",
-    received_on: date | None = None,
-    allocations: dict[int, Decimal] | None = None,
-    credit_to_use: Decimal | None = None,
-    idempotency_key: uuid.UUID | str | None = None,
-    confirmed: Confirmations | None = None,
-    by,
-) -> Remittance:
-    """Record a payment against the invoice's lines, oldest ticket first unless the clerk
-    gave `allocations` (line id -> amount). Each share becomes a ticket payment; what is
-    left becomes overpayment credit on the payer's ledger. Paid in full: the invoice is
-    Paid and its tickets Closed.
+def _check_payment(
+    *, amount: Decimal, method: str, received_on: date | None, credit_to_use: Decimal | None
+) -> tuple[Decimal, date]:
+    """The amount in cents and the payment date, or the clerk-readable reason why not.
 
-    A clerk's form passes `confirmed` (what was ticked): a payment that would create more
-    credit than overpayment_allowance(), or repeats an earlier_payment(), then raises
-    PaymentNeedsConfirmation until exactly that credit / that earlier payment is
-    confirmed. Callers that are not a clerk typing (imports, the demo seed) pass None.
-
-    Method `account_credit` pays from the payer's credit ledger: `credit_to_use` (the
-    amount, if not given) is drawn with a credit-applied row and must be allocated in full.
-
-    The same `idempotency_key` twice records one remittance: the second call returns the
-    first's result with `already_recorded = True` when it is the same payment (same
-    invoice, amount and method); any other payment under that key is refused.
+    Credit is applied on the day it is applied: a payment from account credit is dated
+    today, so the credit a statement shows on any day is never below zero.
     """
-    key = uuid.UUID(str(idempotency_key)) if idempotency_key else uuid.uuid4()
-    invoice = Invoice.objects.select_for_update(of=("self",)).with_account().get(pk=invoice.pk)
-    existing = Remittance.objects.filter(idempotency_key=key).first()
-    if existing is not None:
-        return _replayed(existing, invoice=invoice, amount=amount, method=method)
-    if invoice.status == InvoiceStatus.DELETED:
-        raise InvoiceNotPayable(f"{invoice.number} is deleted and takes no payments.")
-    if invoice.status == InvoiceStatus.PAID:
-        raise InvoiceNotPayable(f"{invoice.number} is already paid in full.")
-    if invoice.status == InvoiceStatus.WRITTEN_OFF:
-        raise InvoiceNotPayable(
-            f"{invoice.number} is written off; void the write-off to take a payment."
-        )
     if method not in PaymentMethod.values:
         raise InvalidRemittance("Choose how the payment was made.", field="method")
     amount = to_cents(amount)
     if amount <= 0:
         raise InvalidRemittance("Enter an amount greater than zero.", field="amount")
-    received_on = check_document_date(received_on or timezone.localdate(), field="received_on")
-    if received_on > timezone.localdate():
-        raise DomainError("The payment date cannot be in the future.", field="received_on")
-    from_credit = method == PaymentMethod.ACCOUNT_CREDIT
-    if from_credit:
+    today = timezone.localdate()
+    if method == PaymentMethod.ACCOUNT_CREDIT:
         if credit_to_use is not None and to_cents(credit_to_use) != amount:
             raise DomainError(
                 "When paying from account credit, the amount is the credit to use.",
                 field="amount",
             )
-    elif credit_to_use:
+        return amount, today
+    if credit_to_use:
         raise DomainError(
             "To use account credit, record it as its own payment with method Account credit.",
             field="method",
         )
+    received_on = check_document_date(received_on or today, field="received_on")
+    if received_on > today:
+        raise DomainError("The payment date cannot be in the future.", field="received_on")
+    return amount, received_on
 
+
+def _check_dated_after_issue(lines: list[InvoiceLine], shares, received_on: date) -> None:
+    """A payment cannot pay an invoice issued after the day it was received."""
+    for line, share in zip(lines, shares, strict=True):
+        if share and line.invoice.issue_date > received_on:
+            raise DomainError(
+                f"{line.invoice.number} was issued on {line.invoice.issue_date:%Y-%m-%d}, "
+                f"after this payment's date ({received_on:%Y-%m-%d}); a payment cannot pay "
+                "an invoice issued after it was received.",
+                field="received_on",
+            )
+
+
+def _pay(
+    *,
+    account: Account,
+    invoices: list[Invoice],
+    invoice: Invoice | None,
+    amount: Decimal,
+    method: str,
+    reference: str,
+    received_on: date,
+    allocations: dict[int, Decimal] | None,
+    key: uuid.UUID,
+    confirmed: Confirmations | None,
+    by,
+) -> Remittance:
+    """Record one payment over the open lines of `invoices` (locked, in payment order);
+    `invoice` is the one invoice a per-invoice remittance names (None: on the account)."""
+    from_credit = method == PaymentMethod.ACCOUNT_CREDIT
+    by_id = {inv.pk: inv for inv in invoices}
     all_lines = list(
-        invoice.lines.select_related("ticket__location").order_by("ticket__created_at", "ticket_id")
+        InvoiceLine.objects.filter(invoice__in=invoices)
+        .select_related("ticket__location")
+        .order_by("ticket__created_at", "ticket_id")
     )
+    rank = {inv.pk: index for index, inv in enumerate(invoices)}
+    all_lines.sort(key=lambda line: rank[line.invoice_id])
+    for line in all_lines:
+        line.invoice = by_id[line.invoice_id]
     tickets = list(
         Ticket.objects.select_for_update(of=("self",))
         .select_related("location")
@@ -570,17 +612,22 @@ def record_remittance(
     ticket_by_id = {t.pk: t for t in tickets}
     lines = [line for line in all_lines if line.balance > 0]
     split = _split(lines, amount, allocations, from_credit=from_credit)
+    _check_dated_after_issue(lines, split.amounts, received_on)
     if confirmed is not None:
-        credit = ZERO if from_credit else split.credit
         _check_slips(
-            invoice=invoice, amount=amount, reference=reference, credit=credit, confirmed=confirmed
+            account=account,
+            balance=sum((line.balance for line in lines), ZERO),
+            amount=amount,
+            reference=reference,
+            credit=ZERO if from_credit else split.credit,
+            confirmed=confirmed,
         )
 
     try:
         with transaction.atomic():
             remittance = Remittance.objects.create(
                 invoice=invoice,
-                account=invoice.account,
+                account=account,
                 amount=amount,
                 method=method,
                 reference=reference.strip(),
@@ -590,18 +637,26 @@ def record_remittance(
             )
     except IntegrityError:
         existing = Remittance.objects.get(idempotency_key=key)
-        return _replayed(existing, invoice=invoice, amount=amount, method=method)
-    if from_credit:
-        post_credit(
-            account=invoice.account,
-            kind=CreditKind.CREDIT_APPLIED,
-            amount=-amount,
-            reason=f"Applied to {invoice.number}",
-            remittance=remittance,
-            by=by,
-        )
+        return _replayed(existing, account=account, invoice=invoice, amount=amount, method=method)
 
     paid = [(line, share) for line, share in zip(lines, split.amounts, strict=True) if share]
+    paid_per_invoice: dict[int, Decimal] = {}
+    for line, share in paid:
+        paid_per_invoice[line.invoice_id] = paid_per_invoice.get(line.invoice_id, ZERO) + share
+    if from_credit:
+        # One credit-applied row per invoice paid, so the ledger names each invoice.
+        for invoice_id, share in paid_per_invoice.items():
+            post_credit(
+                account=account,
+                kind=CreditKind.CREDIT_APPLIED,
+                amount=-share,
+                reason=f"Applied to {by_id[invoice_id].number}",
+                remittance=remittance,
+                invoice=by_id[invoice_id],
+                effective_on=received_on,
+                by=by,
+            )
+
     payments = bulk_create_with_history(
         [
             TicketPayment(
@@ -609,7 +664,7 @@ def record_remittance(
                 kind=PaymentKind.REMITTANCE,
                 amount=share,
                 method=method,
-                reference=(reference.strip() or invoice.number)[:100],
+                reference=(reference.strip() or line.invoice.number)[:100],
                 received_by=by,
             )
             for line, share in paid
@@ -630,25 +685,162 @@ def record_remittance(
     InvoiceLine.objects.bulk_update([line for line, _ in paid], ["amount_paid"])
     write_totals([ticket_by_id[line.ticket_id] for line, _ in paid], by=by)
 
-    invoice.amount_paid += split.allocated
-    if all(line.balance == 0 for line in all_lines):
-        invoice.status = InvoiceStatus.PAID
-        move_tickets(tickets, Status.CLOSED, by=by, note=f"{invoice.number} paid in full")
-    invoice._history_user = by
-    invoice.save(update_fields=["amount_paid", "status", "updated_at"])
+    for paid_invoice in invoices:
+        if paid_invoice.pk not in paid_per_invoice:
+            continue
+        paid_invoice.amount_paid += paid_per_invoice[paid_invoice.pk]
+        if all(line.balance == 0 for line in all_lines if line.invoice_id == paid_invoice.pk):
+            paid_invoice.status = InvoiceStatus.PAID
+            ids = {line.ticket_id for line in all_lines if line.invoice_id == paid_invoice.pk}
+            move_tickets(
+                [t for t in tickets if t.pk in ids],
+                Status.CLOSED,
+                by=by,
+                note=f"{paid_invoice.number} paid in full",
+            )
+        paid_invoice._history_user = by
+        paid_invoice.save(update_fields=["amount_paid", "status", "updated_at"])
 
     if split.credit and not from_credit:
         post_credit(
-            account=invoice.account,
+            account=account,
             kind=CreditKind.OVERPAYMENT,
             amount=split.credit,
-            reason=f"Overpayment on {invoice.number}",
+            reason=f"Overpayment on {invoice.number}" if invoice else "Unapplied payment",
             remittance=remittance,
+            invoice=invoice,
+            effective_on=received_on,
             by=by,
         )
     remittance.already_recorded = False
     remittance.credit = split.credit if not from_credit else ZERO
+    remittance.invoices_paid = [by_id[pk] for pk in paid_per_invoice]
     return remittance
+
+
+def _key(idempotency_key: uuid.UUID | str | None) -> uuid.UUID:
+    return uuid.UUID(str(idempotency_key)) if idempotency_key else uuid.uuid4()
+
+
+@transaction.atomic
+def record_remittance(
+    *,
+    invoice: Invoice,
+    amount: Decimal,
+    method: str,
+    reference: str = "",
+    received_on: date | None = None,
+    allocations: dict[int, Decimal] | None = None,
+    credit_to_use: Decimal | None = None,
+    idempotency_key: uuid.UUID | str | None = None,
+    confirmed: Confirmations | None = None,
+    by,
+) -> Remittance:
+    """Record a payment against one invoice: record_account_payment() limited to its
+    lines, oldest ticket first unless the clerk gave `allocations` (line id -> amount).
+    Each share becomes a ticket payment; what is left becomes overpayment credit on the
+    payer's ledger. Paid in full: the invoice is Paid and its tickets Closed.
+
+    A clerk's form passes `confirmed` (what was ticked): a payment that would create more
+    credit than overpayment_allowance(), or repeats an earlier_payment(), then raises
+    PaymentNeedsConfirmation until exactly that credit / that earlier payment is
+    confirmed. Callers that are not a clerk typing (imports, the demo seed) pass None.
+
+    Method `account_credit` pays from the payer's credit ledger: `credit_to_use` (the
+    amount, if not given) is drawn with a credit-applied row and must be allocated in full.
+
+    The same `idempotency_key` twice records one remittance: the second call returns the
+    first's result with `already_recorded = True` when it is the same payment (same
+    invoice, amount and method); any other payment under that key is refused.
+    """
+    key = _key(idempotency_key)
+    invoice = Invoice.objects.select_for_update(of=("self",)).with_account().get(pk=invoice.pk)
+    existing = Remittance.objects.filter(idempotency_key=key).first()
+    if existing is not None:
+        return _replayed(
+            existing, account=invoice.account, invoice=invoice, amount=amount, method=method
+        )
+    if invoice.status == InvoiceStatus.DELETED:
+        raise InvoiceNotPayable(f"{invoice.number} is deleted and takes no payments.")
+    if invoice.status == InvoiceStatus.PAID:
+        raise InvoiceNotPayable(f"{invoice.number} is already paid in full.")
+    if invoice.status == InvoiceStatus.WRITTEN_OFF:
+        raise InvoiceNotPayable(
+            f"{invoice.number} is written off; void the write-off to take a payment."
+        )
+    amount, received_on = _check_payment(
+        amount=amount, method=method, received_on=received_on, credit_to_use=credit_to_use
+    )
+    return _pay(
+        account=invoice.account,
+        invoices=[invoice],
+        invoice=invoice,
+        amount=amount,
+        method=method,
+        reference=reference,
+        received_on=received_on,
+        allocations=allocations,
+        key=key,
+        confirmed=confirmed,
+        by=by,
+    )
+
+
+@transaction.atomic
+def record_account_payment(
+    *,
+    account: Account,
+    amount: Decimal,
+    method: str,
+    reference: str = "",
+    received_on: date | None = None,
+    allocations: dict[int, Decimal] | None = None,
+    idempotency_key: uuid.UUID | str | None = None,
+    confirmed: Confirmations | None = None,
+    by,
+) -> Remittance:
+    """Record one payment (a cheque or transfer covering many invoices) on the account:
+    spread over every open invoice's lines, oldest due date first and oldest ticket first
+    within one, unless the clerk gave `allocations` (line id -> amount, any invoice of the
+    account). What is left becomes account credit. One Remittance (no `invoice`), one
+    allocation per line paid; each invoice paid in full becomes Paid, its tickets Closed.
+
+    Locks the account's open invoices in id order, then their tickets, then the account,
+    the same order as a per-invoice remittance, so the two queue instead of deadlocking;
+    a line paid meanwhile has less due and an edited share over it is refused.
+    Method `account_credit` applies the account's credit (all of `amount`) to the
+    invoices, one credit-applied ledger row per invoice. `confirmed` and
+    `idempotency_key` work as in record_remittance().
+    """
+    key = _key(idempotency_key)
+    if account.pk is None:
+        raise PayerNotBillable(f"{account.name} has no receivables account yet.")
+    existing = Remittance.objects.filter(idempotency_key=key).first()
+    if existing is not None:
+        return _replayed(existing, account=account, invoice=None, amount=amount, method=method)
+    amount, received_on = _check_payment(
+        amount=amount, method=method, received_on=received_on, credit_to_use=None
+    )
+    invoices = payment_order(
+        Invoice.objects.select_for_update(of=("self",))
+        .filter(account=account, status=InvoiceStatus.OPEN)
+        .order_by("pk")
+    )
+    for invoice in invoices:
+        invoice.account = account
+    return _pay(
+        account=account,
+        invoices=invoices,
+        invoice=None,
+        amount=amount,
+        method=method,
+        reference=reference,
+        received_on=received_on,
+        allocations=allocations,
+        key=key,
+        confirmed=confirmed,
+        by=by,
+    )
 
 
 # --- email -----------------------------------------------------------------------------
@@ -735,15 +927,27 @@ def _lock_invoice(invoice_id: int) -> Invoice:
     return Invoice.objects.select_for_update(of=("self",)).with_account().get(pk=invoice_id)
 
 
-def _lock_tickets(invoice: Invoice) -> list[Ticket]:
-    """The invoice's tickets, locked in id order (after the invoice, as everywhere)."""
-    ticket_ids = list(invoice.lines.values_list("ticket_id", flat=True))
+def _lock_tickets(*invoices: Invoice) -> list[Ticket]:
+    """The invoices' tickets, locked in id order (after the invoices, as everywhere)."""
+    ticket_ids = list(
+        InvoiceLine.objects.filter(invoice__in=invoices).values_list("ticket_id", flat=True)
+    )
     return list(
         Ticket.objects.select_for_update(of=("self",))
         .select_related("location")
         .filter(pk__in=ticket_ids)
         .order_by("pk")
     )
+
+
+def _paid_invoice_ids(remittance: Remittance) -> list[int]:
+    """The invoices a payment touches: the one it names and every one it paid lines on."""
+    ids = set(
+        remittance.allocations.values_list("invoice_line__invoice_id", flat=True).distinct()
+    )
+    if remittance.invoice_id:
+        ids.add(remittance.invoice_id)
+    return sorted(ids)
 
 
 def _spent_message(row: CreditTransaction, balance: Decimal, number: str) -> str:
@@ -753,15 +957,17 @@ def _spent_message(row: CreditTransaction, balance: Decimal, number: str) -> str
         .filter(reversed_by__isnull=True)
         .exclude(pk=row.pk)
         .filter(created_at__gte=row.created_at)
-        .select_related("remittance__invoice")
+        .select_related("invoice", "remittance__invoice")
         .order_by("created_at", "id")
     )
     users: list[str] = []
     for entry in later:
         if entry.created_at == row.created_at and entry.pk < row.pk:
             continue
-        if entry.kind == CreditKind.CREDIT_APPLIED and entry.remittance_id:
-            used = entry.remittance.invoice.number
+        if entry.kind == CreditKind.CREDIT_APPLIED and entry.invoice_id:
+            used = entry.invoice.number
+        elif entry.kind == CreditKind.CREDIT_APPLIED and entry.remittance_id:
+            used = entry.remittance.paid_for
         elif entry.kind == CreditKind.REFUND:
             used = f"a refund to the payer on {entry.created_at:%Y-%m-%d}"
         else:
@@ -798,10 +1004,10 @@ def _credit_rows(remittance: Remittance) -> list[CreditTransaction]:
     )
 
 
-def _credit_refuses_void(row: CreditTransaction, invoice: Invoice) -> str:
-    balance = credit_balance(account=invoice.account)
+def _credit_refuses_void(row: CreditTransaction, remittance: Remittance) -> str:
+    balance = credit_balance(account=remittance.account)
     if balance - row.amount < 0:
-        return _spent_message(row, balance, invoice.number)
+        return _spent_message(row, balance, remittance.paid_for)
     return ""
 
 
@@ -813,12 +1019,12 @@ def why_remittance_cannot_be_voided(*, remittance: Remittance) -> str:
             f"This payment was already voided on {remittance.voided_at:%Y-%m-%d %H:%M} "
             f"by {remittance.voided_by or 'someone'}."
         )
-    invoice = remittance.invoice
-    refusal = _invoice_refuses_void(invoice)
-    if refusal:
-        return refusal
+    for invoice in Invoice.objects.filter(pk__in=_paid_invoice_ids(remittance)).order_by("pk"):
+        refusal = _invoice_refuses_void(invoice)
+        if refusal:
+            return refusal
     for row in _credit_rows(remittance):
-        refusal = _credit_refuses_void(row, invoice)
+        refusal = _credit_refuses_void(row, remittance)
         if refusal:
             return refusal
     return ""
@@ -837,30 +1043,42 @@ def void_remittance(*, remittance: Remittance, reason: str, by) -> Remittance:
     Voiding a voided payment records nothing (`already_voided = True`).
     """
     reason = _reason(reason, "Say why the payment is being voided.")
-    invoice = _lock_invoice(remittance.invoice_id)
-    remittance = Remittance.objects.select_for_update(of=("self",)).get(pk=remittance.pk)
+    invoices = list(
+        Invoice.objects.select_for_update(of=("self",))
+        .with_account()
+        .filter(pk__in=_paid_invoice_ids(remittance))
+        .order_by("pk")
+    )
+    remittance = (
+        Remittance.objects.select_for_update(of=("self",))
+        .select_related("account__billing_agent", "account__customer", "invoice")
+        .get(pk=remittance.pk)
+    )
     if remittance.is_voided:
         remittance.already_voided = True
         return remittance
-    refusal = _invoice_refuses_void(invoice)
-    if refusal:
-        raise CorrectionRefused(refusal)
-    tickets = _lock_tickets(invoice)
+    for invoice in invoices:
+        refusal = _invoice_refuses_void(invoice)
+        if refusal:
+            raise CorrectionRefused(refusal)
+    tickets = _lock_tickets(*invoices)
     ticket_by_id = {t.pk: t for t in tickets}
+    account = remittance.account
 
     credit_rows = _credit_rows(remittance)
     if credit_rows:
-        lock_account(account=invoice.account)
+        lock_account(account=account)
     for row in credit_rows:
-        refusal = _credit_refuses_void(row, invoice)
+        refusal = _credit_refuses_void(row, remittance)
         if refusal:
             raise CreditAlreadySpent(refusal)
         post_credit(
-            account=invoice.account,
+            account=account,
             kind=CreditKind.REVERSAL,
             amount=-row.amount,
-            reason=f"Payment on {invoice.number} voided: {reason}"[:300],
+            reason=f"Payment on {remittance.paid_for} voided: {reason}"[:300],
             remittance=remittance,
+            invoice=row.invoice,
             reverses=row,
             by=by,
         )
@@ -891,13 +1109,20 @@ def void_remittance(*, remittance: Remittance, reason: str, by) -> Remittance:
     InvoiceLine.objects.bulk_update(lines, ["amount_paid"])
     write_totals([ticket_by_id[line.ticket_id] for line in lines], by=by)
 
-    invoice.amount_paid -= sum((a.amount for a in allocations), ZERO)
-    if invoice.status == InvoiceStatus.PAID:
-        invoice.status = InvoiceStatus.OPEN
-        closed = [t for t in tickets if t.status == Status.CLOSED]
-        move_tickets(closed, Status.INVOICED, by=by, note=f"Payment on {invoice.number} voided")
-    invoice._history_user = by
-    invoice.save(update_fields=["amount_paid", "status", "updated_at"])
+    for invoice in invoices:
+        undone = [a for a in allocations if a.invoice_line.invoice_id == invoice.pk]
+        if not undone:
+            continue
+        invoice.amount_paid -= sum((a.amount for a in undone), ZERO)
+        if invoice.status == InvoiceStatus.PAID:
+            invoice.status = InvoiceStatus.OPEN
+            ids = {a.invoice_line.ticket_id for a in undone} | set(
+                invoice.lines.values_list("ticket_id", flat=True)
+            )
+            closed = [t for t in tickets if t.status == Status.CLOSED and t.pk in ids]
+            move_tickets(closed, Status.INVOICED, by=by, note=f"Payment on {invoice.number} voided")
+        invoice._history_user = by
+        invoice.save(update_fields=["amount_paid", "status", "updated_at"])
 
     remittance.voided_at = timezone.now()
     remittance.voided_by = by

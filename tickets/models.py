@@ -571,6 +571,7 @@ class TicketStatusChange(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     credit_limit_override = models.BooleanField(default=False)
+    credit_hold_override = models.BooleanField(default=False)
     note = models.CharField(max_length=300, blank=True)
     changed_at = models.DateTimeField(auto_now_add=True)
 

@@ -178,7 +178,6 @@ def _customer_form(d: Dataset) -> dict:
         "postal_code": "",
         "country": "United States",
         "net_terms_days": "30",
-        "billing_cycle_days": "30",
         "prefers_batch_invoices": "",
         "notes": "",
         "billing_agent": str(d.agent.pk),

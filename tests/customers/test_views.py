@@ -42,7 +42,6 @@ def form_data(customer: Customer | None = None, **changes) -> dict:
         "postal_code": "62701",
         "country": "United States",
         "net_terms_days": "",
-        "billing_cycle_days": "",
         "notes": "",
         "billing_agent": "",
     }

@@ -269,7 +269,6 @@ class Command(BaseCommand):
                     postal_code=f"9{rng.randint(1000, 9999)}",
                     billing_agent=agent,
                     net_terms_days=30 if direct else None,
-                    billing_cycle_days=30 if direct else None,
                     prefers_batch_invoices=direct and rng.random() < 0.5,
                 )
             )
