@@ -74,6 +74,9 @@ INSTALLED_APPS = [
     "customers",
     "tickets",
     "invoicing",
+    "reports",
+    "statements",
+    "billing_runs",
     "dashboard",
     "demo",
 ]

@@ -19,6 +19,11 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    # Receivables pages that live under a payer's address or beside the invoices.
+    path("", include("invoicing.payer_urls")),
+    path("", include("statements.urls")),
+    path("", include("billing_runs.urls")),
+    path("reports/", include("reports.urls")),
     path("billing-agents/", include("billing_agents.urls")),
     path("customers/", include("customers.urls")),
     path("tickets/", include("tickets.urls")),

@@ -8,7 +8,7 @@ from django.conf import settings
 BILLING_PLANS = frozenset({"advanced", "professional"})
 # Apps whose every view is a billing feature: the gate follows the view's module, so a new
 # view there is gated without anyone remembering to mark it.
-BILLING_APPS = frozenset({"billing_agents", "invoicing"})
+BILLING_APPS = frozenset({"billing_agents", "invoicing", "reports", "statements", "billing_runs"})
 PLAN_REQUIRED_MESSAGE = (
     "Billing agents and invoicing are available on Advanced and Professional plans."
 )

@@ -62,6 +62,12 @@ class AccountQuerySet(models.QuerySet):
     def for_list(self) -> "AccountQuerySet":
         return self.select_related("billing_agent", "customer")
 
+    def with_credit_as_of(self, day: date) -> "AccountQuerySet":
+        """Annotate credit_as_of: the account's unapplied credit at the end of `day` (the
+        ledger rows effective on or before it)."""
+        ledger = CreditTransaction.objects.filter(account=OuterRef("pk"), effective_on__lte=day)
+        return self.annotate(credit_as_of=_sum_subquery(ledger, F("amount")))
+
     def with_figures(self, today=None) -> "AccountQuerySet":
         """Annotate open_balance (unpaid balance of live open invoices), overdue_balance
         (those due before `today`), credit_balance (the sum of the ledger) and written_off
@@ -311,6 +317,40 @@ class InvoiceQuerySet(models.QuerySet):
             overdue_count=Count("id", filter=overdue),
             overdue_balance=Sum(BALANCE, filter=overdue, default=ZERO),
         )
+
+    def as_of(self, day: date) -> "InvoiceQuerySet":
+        """The invoices that existed on `day` (issued on or before it, never deleted),
+        annotated with `balance_as_of`: what each still owed at the end of that day.
+
+        A payment counts from its received date until the day it was voided, a write-off
+        from the day it was made until its void. On or after today `balance_as_of` is the
+        stored balance (the same figure; a test keeps them equal).
+        """
+        qs = self.live().filter(issue_date__lte=day)
+        if day >= timezone.localdate():
+            return qs.annotate(balance_as_of=BALANCE)
+        paid = RemittanceAllocation.objects.filter(
+            Q(remittance__voided_at__isnull=True) | Q(remittance__voided_at__date__gt=day),
+            invoice_line__invoice=OuterRef("pk"),
+            remittance__received_on__lte=day,
+        )
+        written_off = InvoiceWriteOff.objects.filter(
+            Q(voided_at__isnull=True) | Q(voided_at__date__gt=day),
+            invoice=OuterRef("pk"),
+            created_at__date__lte=day,
+        )
+        return qs.annotate(
+            balance_as_of=ExpressionWrapper(
+                F("total")
+                - _sum_subquery(paid, F("amount"))
+                - _sum_subquery(written_off, F("amount")),
+                output_field=FIGURE,
+            )
+        )
+
+    def owing_as_of(self, day: date) -> "InvoiceQuerySet":
+        """as_of(day), only the invoices with something still owed at the end of `day`."""
+        return self.as_of(day).filter(balance_as_of__gt=0)
 
     def for_list(self) -> "InvoiceQuerySet":
         """What the list page reads per row, in one query."""

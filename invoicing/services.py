@@ -942,9 +942,7 @@ def _lock_tickets(*invoices: Invoice) -> list[Ticket]:
 
 def _paid_invoice_ids(remittance: Remittance) -> list[int]:
     """The invoices a payment touches: the one it names and every one it paid lines on."""
-    ids = set(
-        remittance.allocations.values_list("invoice_line__invoice_id", flat=True).distinct()
-    )
+    ids = set(remittance.allocations.values_list("invoice_line__invoice_id", flat=True).distinct())
     if remittance.invoice_id:
         ids.add(remittance.invoice_id)
     return sorted(ids)

@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class BillingRunsConfig(AppConfig):
+    name = "billing_runs"
