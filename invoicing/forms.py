@@ -158,11 +158,29 @@ class RemittanceForm(forms.Form):
     confirm_duplicate = forms.BooleanField(required=False)
     confirmed_duplicate = forms.CharField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args, lines=(), payable_credit: Decimal = Decimal("0.00"), **kwargs):
+    def __init__(
+        self,
+        *args,
+        lines=(),
+        payable_credit: Decimal = Decimal("0.00"),
+        credit_only: bool = False,
+        paying: str = "this invoice",
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         self.payable_credit = payable_credit
+        self.credit_only = credit_only
         method = self.fields["method"]
-        method.help_text = f"Account credit can pay {format_money(payable_credit)} of this invoice."
+        method.help_text = f"Account credit can pay {format_money(payable_credit)} of {paying}."
+        if credit_only:
+            # Apply credit: the method is fixed, and credit is applied on the day it is.
+            method.choices = [(PaymentMethod.ACCOUNT_CREDIT, "Account credit")]
+            method.initial = PaymentMethod.ACCOUNT_CREDIT
+            method.widget = forms.HiddenInput()
+            method.required = False
+            self.fields["received_on"].required = False
+            self.fields["received_on"].widget = forms.HiddenInput()
+            self.fields["reference"].widget = forms.HiddenInput()
         # app.js: choosing Account credit puts what it can pay into a blank or larger amount.
         method.widget.attrs.update(
             {
@@ -188,8 +206,16 @@ class RemittanceForm(forms.Form):
     def line_field(line) -> str:
         return f"line-{line.pk}"
 
+    def method_chosen(self) -> str:
+        """The method as submitted (valid or not): what the page re-proposes with."""
+        if self.credit_only:
+            return PaymentMethod.ACCOUNT_CREDIT
+        return self.data.get("method", "")
+
     def clean(self):
         data = super().clean()
+        if self.credit_only:
+            data["method"] = PaymentMethod.ACCOUNT_CREDIT
         if data.get("amount") is None and "amount" not in self.errors:
             if data.get("method") != PaymentMethod.ACCOUNT_CREDIT:
                 self.add_error("amount", "Enter the amount received.")

@@ -11,6 +11,7 @@ urlpatterns = [
     path("<id:pk>/", views.invoice_detail, name="invoice_detail"),
     path("<id:pk>/print/", views.invoice_print, name="invoice_print"),
     path("<id:pk>/remittance/", views.invoice_remittance, name="invoice_remittance"),
+    path("<id:pk>/apply-credit/", views.invoice_apply_credit, name="invoice_apply_credit"),
     path(
         "<id:pk>/remittance/allocation/",
         views.invoice_remittance_allocation,

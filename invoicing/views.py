@@ -1,14 +1,15 @@
 """Invoice pages: thin views that parse the request, call the services and render."""
 
 import smtplib
+from dataclasses import dataclass
 from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
-from django.db.models import Prefetch, Sum
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.db.models import Exists, OuterRef, Prefetch, Q, Sum
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -17,11 +18,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
+from billing_agents.models import BillingAgent
 from core.errors import DomainError
 from core.forms import add_domain_error
 from core.htmx import confirm_response, is_partial_request, page_or_partial
 from core.inputs import InvalidInput, parse_decimal, parse_id, search_text
 from core.money import MAX_MONEY, ZERO, format_money, to_cents
+from customers.models import Customer
 from invoicing import services
 from invoicing.accounts import account_for, account_from_token, search_payers
 from invoicing.forms import (
@@ -34,6 +37,7 @@ from invoicing.forms import (
 )
 from invoicing.ledger import credit_balance
 from invoicing.models import (
+    Account,
     CreditKind,
     CreditTransaction,
     Invoice,
@@ -205,24 +209,46 @@ def invoice_payer_search(request: HttpRequest) -> HttpResponse:
 # --- view / print ----------------------------------------------------------------------
 
 
+def _payments_on(invoice: Invoice):
+    """Payments recorded for the invoice or paying any of its lines (payments on the
+    account), oldest first."""
+    paid_here = RemittanceAllocation.objects.filter(
+        remittance=OuterRef("pk"), invoice_line__invoice=invoice
+    )
+    return Remittance.objects.filter(Q(invoice=invoice) | Q(Exists(paid_here))).order_by(
+        "received_on", "id"
+    )
+
+
 def _invoice_context(invoice: Invoice) -> dict:
     lines = list(
         invoice.lines.select_related("ticket__customer").order_by("ticket__created_at", "ticket_id")
     )
     remittances = list(
-        invoice.remittances.select_related("recorded_by", "voided_by").prefetch_related(
+        _payments_on(invoice)
+        .select_related("recorded_by", "voided_by")
+        .prefetch_related(
             Prefetch(
                 "allocations",
-                queryset=RemittanceAllocation.objects.select_related("invoice_line__ticket"),
+                queryset=RemittanceAllocation.objects.filter(
+                    invoice_line__invoice=invoice
+                ).select_related("invoice_line__ticket"),
+                to_attr="here",
             ),
             "credit_transactions",
         )
     )
+    for r in remittances:
+        # A payment on the account shows what it paid here and the credit it left.
+        r.credit_here = [
+            c for c in r.credit_transactions.all() if c.invoice_id in (None, invoice.pk)
+        ]
     credit_applied = sum(
         (
-            r.amount
+            a.amount
             for r in remittances
             if r.method == PaymentMethod.ACCOUNT_CREDIT and not r.is_voided
+            for a in r.here
         ),
         ZERO,
     )
@@ -243,6 +269,8 @@ def _invoice_context(invoice: Invoice) -> dict:
         "write_offs": write_offs,
         "credit_balance": credit_balance(account=invoice.account),
         "can_pay": invoice.status == InvoiceStatus.OPEN,
+        "can_apply_credit": invoice.status == InvoiceStatus.OPEN
+        and credit_balance(account=invoice.account) > 0,
     }
 
 
@@ -336,26 +364,94 @@ def _remittance_rows(lines, values: dict, errors: dict[str, str], edited=frozens
     ]
 
 
+@dataclass(frozen=True)
+class PaymentTarget:
+    """What one payment form pays: one invoice's open lines (the invoice's Remittance and
+    Apply credit pages) or every open invoice's lines (a payment on the account)."""
+
+    account: Account
+    invoice: Invoice | None
+    lines: list
+    payable_credit: Decimal
+    action_url: str
+    allocation_url: str
+    cancel_url: str
+    # Apply credit: the method is account credit and cannot be changed.
+    credit_only: bool = False
+
+    @property
+    def balance(self) -> Decimal:
+        return sum((line.balance for line in self.lines), ZERO)
+
+    @property
+    def title(self) -> str:
+        if self.credit_only:
+            return f"Apply credit to {self.invoice.number if self.invoice else self.account.name}"
+        if self.invoice is not None:
+            return f"Remittance for {self.invoice.number}"
+        return f"Payment from {self.account.name}"
+
+    def propose(self, amount, **kwargs) -> services.RemittancePlan:
+        return services.propose_remittance(
+            invoice=self.invoice, account=self.account, amount=amount, **kwargs
+        )
+
+    def record(self, **kwargs) -> Remittance:
+        if self.invoice is not None:
+            return services.record_remittance(invoice=self.invoice, **kwargs)
+        return services.record_account_payment(account=self.account, **kwargs)
+
+
+def _invoice_target(invoice: Invoice, *, credit_only: bool = False) -> PaymentTarget:
+    view = "invoicing:invoice_apply_credit" if credit_only else "invoicing:invoice_remittance"
+    return PaymentTarget(
+        account=invoice.account,
+        invoice=invoice,
+        lines=services.open_lines(invoice),
+        payable_credit=services.credit_payable(invoice=invoice),
+        action_url=reverse(view, args=[invoice.pk]),
+        allocation_url=reverse("invoicing:invoice_remittance_allocation", args=[invoice.pk]),
+        cancel_url=invoice.get_absolute_url(),
+        credit_only=credit_only,
+    )
+
+
+def account_target(account: Account, *, action_url: str, allocation_url: str) -> PaymentTarget:
+    """The payment form of a payer's account page (agent or direct-billed customer)."""
+    lines = services.account_open_lines(account)
+    balance = sum((line.balance for line in lines), ZERO)
+    return PaymentTarget(
+        account=account,
+        invoice=None,
+        lines=lines,
+        payable_credit=max(min(credit_balance(account=account), balance), ZERO),
+        action_url=action_url,
+        allocation_url=allocation_url,
+        cancel_url=account.get_absolute_url(),
+    )
+
+
 def _remittance_context(
-    invoice: Invoice, form: RemittanceForm, rows, summary: dict, slip=None
+    target: PaymentTarget, form: RemittanceForm, rows, summary: dict, slip=None
 ) -> dict:
     return {
-        "invoice": invoice,
+        "target": target,
+        "invoice": target.invoice,
         "form": form,
         "rows": rows,
         "summary": summary,
         "slip": slip,
-        "available_credit": credit_balance(account=invoice.account),
-        "allocation_url": reverse("invoicing:invoice_remittance_allocation", args=[invoice.pk]),
+        "available_credit": credit_balance(account=target.account),
+        "allocation_url": target.allocation_url,
     }
 
 
-def _summary(invoice: Invoice, amount, shares: dict, method: str, error: str = "") -> dict:
+def _summary(target: PaymentTarget, amount, shares: dict, method: str, error: str = "") -> dict:
     allocated = sum((v for v in shares.values() if v), ZERO)
     amount = amount or ZERO
     from_credit = method == PaymentMethod.ACCOUNT_CREDIT
     credit = max(amount - allocated, ZERO)
-    allowance = services.overpayment_allowance(invoice.balance)
+    allowance = services.overpayment_allowance(target.balance)
     return {
         "amount": amount,
         "allocated": allocated,
@@ -368,12 +464,13 @@ def _summary(invoice: Invoice, amount, shares: dict, method: str, error: str = "
     }
 
 
-def _proposal(invoice, lines, amount, typed=None, edited=frozenset()):
+def _proposal(target: PaymentTarget, amount, typed=None, edited=frozenset()):
     """The split shown for `amount`: lines the clerk edited keep what they typed (blank
     counts as nothing), the others are proposed oldest first from what is left.
 
     Returns (values shown per line, shares per line, error message, errors per field).
     """
+    lines = target.lines
     typed = typed or {}
     errors = {
         RemittanceForm.line_field(line): "Enter an amount such as 12.50."
@@ -386,7 +483,7 @@ def _proposal(invoice, lines, amount, typed=None, edited=frozenset()):
     shown = {pk: typed.get(pk, "") for pk in kept}
     if amount is None or amount <= 0:
         return {line.pk: shown.get(line.pk) for line in lines}, kept, "", errors
-    plan = services.propose_remittance(invoice=invoice, amount=amount, kept=kept)
+    plan = target.propose(amount, kept=kept)
     shares = {line.pk: share for line, share in zip(plan.lines, plan.amounts, strict=True)}
     values = {pk: shown.get(pk, share) for pk, share in shares.items()}
     if plan.error is None:
@@ -396,8 +493,19 @@ def _proposal(invoice, lines, amount, typed=None, edited=frozenset()):
     return values, shares, plan.error.message, errors
 
 
+def _payment_form(target: PaymentTarget, data=None, **kwargs) -> RemittanceForm:
+    return RemittanceForm(
+        data,
+        lines=target.lines,
+        payable_credit=target.payable_credit,
+        credit_only=target.credit_only,
+        paying="this invoice" if target.invoice else "the open invoices",
+        **kwargs,
+    )
+
+
 def _ask_to_confirm(
-    request: HttpRequest, invoice: Invoice, form: RemittanceForm, slip, summary: dict, rows
+    request: HttpRequest, target: PaymentTarget, form: RemittanceForm, slip, summary: dict, rows
 ) -> TemplateResponse:
     """The form again (422) with a box to tick for each slip, bound to its figure: a box
     ticked for another credit or another earlier payment is unticked."""
@@ -412,69 +520,94 @@ def _ask_to_confirm(
             confirmed.credit if box == "confirm_overpayment" else confirmed.duplicate_of
         ):
             data.pop(box, None)
-    form = RemittanceForm(data, lines=form.lines, payable_credit=form.payable_credit)
+    form = _payment_form(target, data)
     form.fields["confirm_overpayment"].label = slip.credit_message
     form.fields["confirm_duplicate"].label = slip.duplicate_message
     form.is_valid()
-    context = _remittance_context(invoice, form, rows, summary, slip=slip)
+    context = _remittance_context(target, form, rows, summary, slip=slip)
     return TemplateResponse(request, "invoicing/invoice_remittance.html", context, status=422)
 
 
-@require_http_methods(["GET", "POST"])
-@permission_required("invoicing.add_remittance", raise_exception=True)
-def invoice_remittance(request: HttpRequest, pk: int) -> HttpResponse:
-    invoice = get_object_or_404(Invoice.objects.with_account(), pk=pk)
-    if invoice.status != InvoiceStatus.OPEN:
-        state = "deleted" if invoice.status == InvoiceStatus.DELETED else "paid in full"
-        messages.error(request, f"{invoice.number} is {state} and takes no payments.")
-        return _redirect(request, invoice.get_absolute_url())
-    lines = services.open_lines(invoice)
-    payable = services.credit_payable(invoice=invoice)
+def _recorded_message(request: HttpRequest, remittance: Remittance) -> None:
+    if remittance.already_recorded:
+        messages.info(
+            request,
+            f"This payment was already recorded ({remittance.get_method_display()} "
+            f"{format_money(remittance.amount)} on {remittance.received_on:%Y-%m-%d}).",
+        )
+        return
+    paid = ", ".join(invoice.number for invoice in remittance.invoices_paid) or "no invoice"
+    credit = (
+        f"; {format_money(remittance.credit)} added to the payer's credit"
+        if remittance.credit
+        else ""
+    )
+    if remittance.method == PaymentMethod.ACCOUNT_CREDIT:
+        messages.success(
+            request, f"Applied {format_money(remittance.amount)} of account credit to {paid}."
+        )
+        return
+    messages.success(
+        request,
+        f"Recorded {remittance.get_method_display().lower()} payment of "
+        f"{format_money(remittance.amount)} for {paid}{credit}.",
+    )
+
+
+def payment_page(request: HttpRequest, target: PaymentTarget) -> HttpResponse:
+    """The payment form for `target`: GET shows it (the amount starts empty), POST with
+    action=propose re-proposes the split without JavaScript, POST records the payment and
+    returns to the invoice or the payer's page (422 with the reasons beside the fields)."""
+    lines = target.lines
     if request.method == "GET":
         # The amount starts empty; "Pay full balance" without JavaScript is ?amount=<balance>.
         amount = _decimal(request.GET.get("amount", ""))
+        if amount is None and target.credit_only and target.payable_credit > 0:
+            amount = target.payable_credit
         amount = amount if amount is not None and amount > 0 else None
-        values, shares, error, errors = _proposal(invoice, lines, amount)
-        form = RemittanceForm(
-            lines=lines, payable_credit=payable, initial={"amount": amount} if amount else {}
-        )
+        values, shares, error, errors = _proposal(target, amount)
+        form = _payment_form(target, initial={"amount": amount} if amount else {})
         rows = _remittance_rows(lines, values, errors)
-        summary = _summary(invoice, amount, shares, PaymentMethod.CHEQUE, error)
-        context = _remittance_context(invoice, form, rows, summary)
+        method = PaymentMethod.ACCOUNT_CREDIT if target.credit_only else PaymentMethod.CHEQUE
+        summary = _summary(target, amount, shares, method, error)
+        context = _remittance_context(target, form, rows, summary)
         return TemplateResponse(request, "invoicing/invoice_remittance.html", context)
 
-    form = RemittanceForm(request.POST, lines=lines, payable_credit=payable)
+    form = _payment_form(target, request.POST)
     valid = form.is_valid()
-    method = request.POST.get("method", "")
+    method = form.method_chosen()
     typed, edited = _line_inputs(request.POST, lines)
-    amount = form.cleaned_data.get("amount") if valid else _amount(request.POST, method, payable)
+    amount = (
+        form.cleaned_data.get("amount")
+        if valid
+        else _amount(request.POST, method, target.payable_credit)
+    )
     if request.POST.get("action") == "propose":
         # Without JavaScript: re-render the form with the oldest-first proposal.
-        values, shares, error, errors = _proposal(invoice, lines, amount, typed, edited)
+        values, shares, error, errors = _proposal(target, amount, typed, edited)
         data = request.POST.copy()
         if amount is not None and not data.get("amount", "").strip():
             data["amount"] = str(amount)
         for line in lines:
             value = values.get(line.pk)
             data[RemittanceForm.line_field(line)] = "" if value is None else str(value)
-        form = RemittanceForm(data, lines=lines, payable_credit=payable)
+        form = _payment_form(target, data)
         form.is_valid()
         rows = _remittance_rows(lines, values, errors, edited)
-        summary = _summary(invoice, amount, shares, method, error)
-        context = _remittance_context(invoice, form, rows, summary)
+        summary = _summary(target, amount, shares, method, error)
+        context = _remittance_context(target, form, rows, summary)
         return TemplateResponse(request, "invoicing/invoice_remittance.html", context)
 
     if all(not text.strip() for text in typed.values()):
         # No line typed: the payment goes oldest first, and the page shows that split.
-        values, shares, _, _ = _proposal(invoice, lines, amount)
+        values, shares, _, _ = _proposal(target, amount)
     else:
         values, shares = typed, {pk: _decimal(text) for pk, text in typed.items()}
-    summary = _summary(invoice, amount, shares, method)
+    summary = _summary(target, amount, shares, method)
     if valid:
         data = form.cleaned_data
         try:
-            remittance = services.record_remittance(
-                invoice=invoice,
+            remittance = target.record(
                 amount=data["amount"],
                 method=data["method"],
                 reference=data["reference"],
@@ -486,50 +619,30 @@ def invoice_remittance(request: HttpRequest, pk: int) -> HttpResponse:
             )
         except services.PaymentNeedsConfirmation as slip:
             rows = _remittance_rows(lines, values, {}, edited)
-            return _ask_to_confirm(request, invoice, form, slip, summary, rows)
+            return _ask_to_confirm(request, target, form, slip, summary, rows)
         except DomainError as error:
             add_domain_error(form, error)
         else:
-            if remittance.already_recorded:
-                messages.info(
-                    request,
-                    f"This payment was already recorded ({remittance.get_method_display()} "
-                    f"{format_money(remittance.amount)} on {remittance.received_on:%Y-%m-%d}).",
-                )
-            else:
-                credit = (
-                    f"; {format_money(remittance.credit)} added to the payer's credit"
-                    if remittance.credit
-                    else ""
-                )
-                messages.success(
-                    request,
-                    f"Recorded {remittance.get_method_display().lower()} payment of "
-                    f"{format_money(remittance.amount)} for {invoice.number}{credit}.",
-                )
-            return _redirect(request, invoice.get_absolute_url())
+            _recorded_message(request, remittance)
+            return _redirect(request, target.cancel_url)
     errors = {name: " ".join(errs) for name, errs in form.errors.items()}
     rows = _remittance_rows(lines, values, errors, edited)
-    context = _remittance_context(invoice, form, rows, summary)
+    context = _remittance_context(target, form, rows, summary)
     return TemplateResponse(request, "invoicing/invoice_remittance.html", context, status=422)
 
 
-@require_GET
-@permission_required("invoicing.add_remittance", raise_exception=True)
-@vary_on_headers("HX-Request")
-def invoice_remittance_allocation(request: HttpRequest, pk: int) -> HttpResponse:
-    """htmx helper: re-propose the split as the amount, the method or a line changes
-    (mode=propose, the table: lines marked `edited` keep what the clerk typed, the others
-    are proposed oldest first), or check the clerk's lines (mode=check, the summary)."""
-    invoice = get_object_or_404(Invoice.objects.with_account(), pk=pk)
-    if not is_partial_request(request):
-        return HttpResponseRedirect(reverse("invoicing:invoice_remittance", args=[pk]))
-    lines = services.open_lines(invoice)
+def payment_allocation(request: HttpRequest, target: PaymentTarget) -> HttpResponse:
+    """htmx helper of payment_page: re-propose the split as the amount, the method or a
+    line changes (mode=propose, the table: lines marked `edited` keep what the clerk
+    typed, the others are proposed oldest first), or check the clerk's lines (mode=check,
+    the summary)."""
+    lines = target.lines
     method = request.GET.get("method", "")
-    payable = services.credit_payable(invoice=invoice)
-    amount = _amount(request.GET, method, payable)
+    if target.credit_only:
+        method = PaymentMethod.ACCOUNT_CREDIT
+    amount = _amount(request.GET, method, target.payable_credit)
     typed, edited = _line_inputs(request.GET, lines)
-    form = RemittanceForm(lines=lines, payable_credit=payable)
+    form = _payment_form(target)
     if request.GET.get("mode") == "check":
         values = {pk_: _decimal(text) for pk_, text in typed.items()}
         error = ""
@@ -537,23 +650,191 @@ def invoice_remittance_allocation(request: HttpRequest, pk: int) -> HttpResponse
         if amount is not None and amount > 0:
             allocations = {pk_: v for pk_, v in values.items() if v is not None}
             try:
-                services.propose_remittance(invoice=invoice, amount=amount, allocations=allocations)
+                target.propose(amount, allocations=allocations)
             except DomainError as exc:
                 error = exc.message
                 if exc.field:
                     errors[exc.field] = exc.message
-        summary = _summary(invoice, amount, values, method, error)
+        summary = _summary(target, amount, values, method, error)
         context = _remittance_context(
-            invoice, form, _remittance_rows(lines, values, errors, edited), summary
+            target, form, _remittance_rows(lines, values, errors, edited), summary
         )
         return TemplateResponse(
             request, "invoicing/invoice_remittance.html#allocation-summary", context
         )
-    values, shares, error, errors = _proposal(invoice, lines, amount, typed, edited)
-    summary = _summary(invoice, amount, shares, method, error)
+    values, shares, error, errors = _proposal(target, amount, typed, edited)
+    summary = _summary(target, amount, shares, method, error)
     rows = _remittance_rows(lines, values, errors, edited)
-    context = _remittance_context(invoice, form, rows, summary)
+    context = _remittance_context(target, form, rows, summary)
     return TemplateResponse(request, "invoicing/invoice_remittance.html#allocation-table", context)
+
+
+def _payable_invoice(request: HttpRequest, pk: int) -> tuple[Invoice | None, HttpResponse | None]:
+    invoice = get_object_or_404(Invoice.objects.with_account(), pk=pk)
+    if invoice.status != InvoiceStatus.OPEN:
+        state = InvoiceStatus(invoice.status).label.lower()
+        if invoice.status == InvoiceStatus.PAID:
+            state = "paid in full"
+        messages.error(request, f"{invoice.number} is {state} and takes no payments.")
+        return None, _redirect(request, invoice.get_absolute_url())
+    return invoice, None
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("invoicing.add_remittance", raise_exception=True)
+def invoice_remittance(request: HttpRequest, pk: int) -> HttpResponse:
+    invoice, refused = _payable_invoice(request, pk)
+    return refused or payment_page(request, _invoice_target(invoice))
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("invoicing.add_remittance", raise_exception=True)
+def invoice_apply_credit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Apply some of the payer's credit to this invoice: how much and on which lines."""
+    invoice, refused = _payable_invoice(request, pk)
+    return refused or payment_page(request, _invoice_target(invoice, credit_only=True))
+
+
+@require_GET
+@permission_required("invoicing.add_remittance", raise_exception=True)
+@vary_on_headers("HX-Request")
+def invoice_remittance_allocation(request: HttpRequest, pk: int) -> HttpResponse:
+    """htmx helper of the Remittance and Apply credit pages (payment_allocation)."""
+    invoice = get_object_or_404(Invoice.objects.with_account(), pk=pk)
+    if not is_partial_request(request):
+        return HttpResponseRedirect(reverse("invoicing:invoice_remittance", args=[pk]))
+    return payment_allocation(request, _invoice_target(invoice))
+
+
+# --- payments on a payer's account ----------------------------------------------------
+
+
+def _agent_account(pk: int) -> Account:
+    """The agent's account; unsaved (nothing to pay yet) for an agent never invoiced."""
+    agent = get_object_or_404(BillingAgent, pk=pk)
+    return Account.objects.filter(billing_agent=agent).first() or Account.of(agent)
+
+
+def _customer_account(pk: int) -> Account:
+    """The account of a customer billed directly (or once billed directly); 404 for a
+    customer only ever billed through an agent."""
+    customer = get_object_or_404(Customer, pk=pk)
+    account = Account.objects.filter(customer=customer).first()
+    if account is None and customer.net_terms_days is None:
+        raise Http404("This customer is billed through a billing agent.")
+    return account or Account.of(customer)
+
+
+def _account_target(request: HttpRequest, account: Account) -> PaymentTarget:
+    kind = account.kind
+    pk = account.payer.pk
+    if request.method == "POST" and account.pk is None:
+        account = account_for(account.payer)
+    return account_target(
+        account,
+        action_url=reverse(f"accounts:{kind}_payment_new", args=[pk]),
+        allocation_url=reverse(f"accounts:{kind}_payment_allocation", args=[pk]),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("invoicing.add_remittance", raise_exception=True)
+def agent_payment_new(request: HttpRequest, pk: int) -> HttpResponse:
+    """One payment (cheque, ACH) from the agent covering many invoices."""
+    return payment_page(request, _account_target(request, _agent_account(pk)))
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("invoicing.add_remittance", raise_exception=True)
+def customer_payment_new(request: HttpRequest, pk: int) -> HttpResponse:
+    """One payment from a direct-billed customer covering many invoices."""
+    return payment_page(request, _account_target(request, _customer_account(pk)))
+
+
+def _account_allocation(request: HttpRequest, account: Account) -> HttpResponse:
+    if not is_partial_request(request):
+        return HttpResponseRedirect(
+            reverse(f"accounts:{account.kind}_payment_new", args=[account.payer.pk])
+        )
+    return payment_allocation(request, _account_target(request, account))
+
+
+@require_GET
+@permission_required("invoicing.add_remittance", raise_exception=True)
+@vary_on_headers("HX-Request")
+def agent_payment_allocation(request: HttpRequest, pk: int) -> HttpResponse:
+    """htmx helper of the agent's payment page (payment_allocation)."""
+    return _account_allocation(request, _agent_account(pk))
+
+
+@require_GET
+@permission_required("invoicing.add_remittance", raise_exception=True)
+@vary_on_headers("HX-Request")
+def customer_payment_allocation(request: HttpRequest, pk: int) -> HttpResponse:
+    """htmx helper of the customer's payment page (payment_allocation)."""
+    return _account_allocation(request, _customer_account(pk))
+
+
+def _apply_credit(request: HttpRequest, account: Account) -> HttpResponse:
+    """GET: what applying the credit would pay (confirm dialog or page). POST: apply the
+    account's credit to its oldest invoices, as much as both the credit and the open
+    balance allow (a second POST finds nothing left to apply)."""
+    target = _account_target(request, account)
+    if request.method == "POST":
+        if target.payable_credit <= 0:
+            messages.info(request, f"{account.name} has no credit that an open invoice can take.")
+            return _redirect(request, target.cancel_url)
+        try:
+            remittance = target.record(
+                amount=target.payable_credit,
+                method=PaymentMethod.ACCOUNT_CREDIT,
+                by=request.user,
+            )
+        except DomainError as error:
+            messages.error(request, error.message)
+        else:
+            _recorded_message(request, remittance)
+        return _redirect(request, target.cancel_url)
+    plan = target.propose(target.payable_credit) if target.payable_credit > 0 else None
+    paid: dict[str, Decimal] = {}
+    for line, share in zip(plan.lines if plan else [], plan.amounts if plan else [], strict=True):
+        if share:
+            paid[line.invoice.number] = paid.get(line.invoice.number, ZERO) + share
+    action_url = reverse(f"accounts:{account.kind}_credit_apply", args=[account.payer.pk])
+    return confirm_response(
+        request,
+        {
+            "title": f"Apply {account.name}'s credit to its oldest invoices?",
+            "question": "The credit pays the open invoices oldest due date first; what it "
+            "cannot pay stays as credit.",
+            "details": [
+                ("Credit", format_money(credit_balance(account=account))),
+                ("Open balance", format_money(target.balance)),
+                *((number, format_money(share)) for number, share in paid.items()),
+            ],
+            "blocked_reason": ""
+            if paid
+            else "There is no credit, or no open invoice it could pay.",
+            "action_url": action_url,
+            "confirm_label": f"Apply {format_money(target.payable_credit)}",
+            "danger": False,
+            "cancel_url": target.cancel_url,
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("invoicing.add_remittance", raise_exception=True)
+@vary_on_headers("HX-Request")
+def agent_credit_apply(request: HttpRequest, pk: int) -> HttpResponse:
+    return _apply_credit(request, _agent_account(pk))
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("invoicing.add_remittance", raise_exception=True)
+@vary_on_headers("HX-Request")
+def customer_credit_apply(request: HttpRequest, pk: int) -> HttpResponse:
+    return _apply_credit(request, _customer_account(pk))
 
 
 # --- delete / send ---------------------------------------------------------------------
@@ -660,25 +941,29 @@ def _refused_correction(request: HttpRequest, context: dict, form, error: Domain
 
 
 def _void_changes(remittance: Remittance) -> list[str]:
-    """What voiding the payment changes, in words, for the confirm dialog."""
-    invoice = remittance.invoice
-    allocated = ZERO
+    """What voiding the payment changes, in words, for the confirm dialog: every invoice
+    it paid (a payment on the account may have paid several)."""
     changes = []
-    for allocation in remittance.allocations.select_related("invoice_line__ticket"):
-        allocated += allocation.amount
+    undone: dict[int, Decimal] = {}
+    for allocation in remittance.allocations.select_related("invoice_line__ticket__customer"):
+        line = allocation.invoice_line
+        undone[line.invoice_id] = undone.get(line.invoice_id, ZERO) + allocation.amount
         changes.append(
-            f"{allocation.invoice_line.ticket.number}: a reversal of "
+            f"{line.ticket.number}: a reversal of "
             f"{format_money(allocation.amount)} (reason kept on the ticket)."
         )
-    paid_after = invoice.amount_paid - allocated
-    changes.append(
-        f"{invoice.number} paid: {format_money(invoice.amount_paid)} → {format_money(paid_after)}"
-        + (
-            "; the invoice opens again and its tickets go back to Invoiced."
-            if invoice.status == InvoiceStatus.PAID and allocated
-            else "."
+    for invoice in Invoice.objects.filter(pk__in=[*undone, remittance.invoice_id]).order_by("pk"):
+        allocated = undone.get(invoice.pk, ZERO)
+        paid_after = invoice.amount_paid - allocated
+        changes.append(
+            f"{invoice.number} paid: {format_money(invoice.amount_paid)} → "
+            f"{format_money(paid_after)}"
+            + (
+                "; the invoice opens again and its tickets go back to Invoiced."
+                if invoice.status == InvoiceStatus.PAID and allocated
+                else "."
+            )
         )
-    )
     for row in remittance.credit_transactions.filter(reversed_by__isnull=True).exclude(
         kind=CreditKind.REVERSAL
     ):
@@ -694,14 +979,12 @@ def _void_changes(remittance: Remittance) -> list[str]:
 @vary_on_headers("HX-Request")
 def remittance_void(request: HttpRequest, pk: int, remittance_id: int) -> HttpResponse:
     """GET: confirm voiding the payment (what changes, or why it cannot). POST: void it."""
+    invoice = get_object_or_404(Invoice.objects.with_account(), pk=pk)
     remittance = get_object_or_404(
-        Remittance.objects.select_related("invoice__account", "voided_by"),
-        pk=remittance_id,
-        invoice_id=pk,
+        _payments_on(invoice).select_related("invoice", "voided_by"), pk=remittance_id
     )
-    invoice = remittance.invoice
     context = {
-        "title": f"Void this payment on {invoice.number}?",
+        "title": f"Void this payment on {remittance.paid_for}?",
         "question": (
             "The payment stays on record, struck through with who, when and why; what it "
             "paid and the credit it left are reversed by new entries."
@@ -735,7 +1018,7 @@ def remittance_void(request: HttpRequest, pk: int, remittance_id: int) -> HttpRe
         messages.success(
             request,
             f"Voided the {voided.get_method_display().lower()} payment of "
-            f"{format_money(voided.amount)} on {invoice.number}.",
+            f"{format_money(voided.amount)} on {voided.paid_for}.",
         )
     return _redirect(request, invoice.get_absolute_url())
 

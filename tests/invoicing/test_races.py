@@ -464,3 +464,72 @@ def test_two_credit_refunds_at_the_same_moment_never_take_the_credit_below_zero(
         assert balance == Decimal("40.00"), round_
         # Spend the rest so every round starts from 100 again.
         ledger.adjust_credit(account=account, amount=-balance, reason="Reset", by=managers[0])
+
+
+# (i) record_account_payment locks the account's open invoices (then their tickets), the
+# same order as a per-invoice remittance, so the two queue on the shared invoice.
+def _assert_account_books_agree(account) -> None:
+    """Every cent received on the account is allocated once or left as credit, and every
+    line's paid figure is what its allocations say."""
+    received = Remittance.objects.filter(account=account).aggregate(s=Sum("amount"))["s"] or 0
+    allocations = RemittanceAllocation.objects.filter(remittance__account=account)
+    allocated = allocations.aggregate(s=Sum("amount"))["s"] or 0
+    paid = Invoice.objects.filter(account=account).aggregate(s=Sum("amount_paid"))["s"] or 0
+    assert paid == allocated, ("invoices vs allocations", paid, allocated)
+    assert received == allocated + ledger.credit_balance(account=account), "received"
+    for line in InvoiceLine.objects.filter(invoice__account=account).select_related("ticket"):
+        line_allocated = allocations.filter(invoice_line=line).aggregate(s=Sum("amount"))["s"]
+        assert line.amount_paid == (line_allocated or 0), (line.pk, "line vs allocations")
+        assert line.amount - line.amount_paid == line.ticket.balance_due, (line.pk, "ticket")
+
+
+def _two_invoices(agent, location, clerk):
+    first = _ticket_of(agent, "60.00", location)
+    second = _ticket_of(agent, "40.00", location)
+    account = account_for(agent)
+    older = services.create_invoices(account=account, ticket_ids=[first.pk], batch=True, by=clerk)[
+        0
+    ]
+    newer = services.create_invoices(account=account, ticket_ids=[second.pk], batch=True, by=clerk)[
+        0
+    ]
+    return account, older, newer
+
+
+@pytest.mark.parametrize(
+    "account_payment_first", [True, False], ids=["account-first", "invoice-first"]
+)
+def test_an_account_payment_and_a_remittance_on_one_of_its_invoices_never_pay_twice(
+    account_payment_first,
+):
+    clerks = [UserFactory(username="clerk-acc"), UserFactory(username="clerk-inv")]
+    location = _untaxed_location()
+    for round_ in range(LOCK_ROUNDS):
+        agent = BillingAgentFactory()
+        account, older, newer = _two_invoices(agent, location, clerks[0])
+
+        def on_account(account=account):
+            return services.record_account_payment(
+                account=account, amount=Decimal("100.00"), method="cheque", by=clerks[0]
+            )
+
+        def on_invoice(newer=newer):
+            return services.record_remittance(
+                invoice=newer, amount=Decimal("40.00"), method="cheque", by=clerks[1]
+            )
+
+        calls = (on_account, on_invoice) if account_payment_first else (on_invoice, on_account)
+        outcomes = _second_inside_first(*calls, after=_locks_tickets)
+        _assert_account_books_agree(account)
+        newer.refresh_from_db()
+        older.refresh_from_db()
+        assert newer.amount_paid == newer.total == Decimal("40.00"), round_
+        if account_payment_first:
+            # The remittance waited for the invoice and found it paid.
+            assert outcomes[0][0] == "ok", (round_, outcomes)
+            assert isinstance(outcomes[1][1], services.InvoiceNotPayable), (round_, outcomes)
+        else:
+            # The account payment waited, saw the newer invoice paid: its 40 is credit.
+            assert [kind for kind, _ in outcomes] == ["ok", "ok"], (round_, outcomes)
+            assert older.status == InvoiceStatus.PAID, round_
+            assert ledger.credit_balance(account=account) == Decimal("40.00"), round_
