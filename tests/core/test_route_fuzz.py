@@ -410,8 +410,48 @@ ROUTES: dict[str, Route] = {
         post=lambda d: {"amount": "1.00", "method": "cheque", "reference": "", "reason": "Fuzz"},
         path=lambda d: {"pk": d.direct_customer.pk},
     ),
+    "invoicing:invoice_apply_credit": Route(
+        post=lambda d: {"amount": "1.00", "idempotency_key": "", "action": ""},
+        path=lambda d: {"pk": d.invoice.pk},
+    ),
+    "accounts:agent_payment_new": Route(
+        post=lambda d: {
+            "amount": "5.00",
+            "method": "cheque",
+            "reference": "CHQ-2",
+            "received_on": "2025-01-20",
+            "idempotency_key": "",
+            "action": "",
+            **_remittance_lines(d),
+        },
+        path=lambda d: {"pk": d.agent.pk},
+    ),
+    "accounts:agent_payment_allocation": Route(
+        get=lambda d: {"amount": "5.00", "method": "cheque", "mode": "check"},
+        path=lambda d: {"pk": d.agent.pk},
+        other_gets=(lambda d: {"amount": "5.00", "method": "cheque", "mode": "propose"},),
+    ),
+    "accounts:agent_credit_apply": Route(post=lambda d: {}, path=lambda d: {"pk": d.agent.pk}),
+    "accounts:customer_payment_new": Route(
+        post=lambda d: {
+            "amount": "5.00",
+            "method": "cheque",
+            "reference": "CHQ-3",
+            "received_on": "2025-01-20",
+            "idempotency_key": "",
+            "action": "",
+        },
+        path=lambda d: {"pk": d.direct_customer.pk},
+    ),
+    "accounts:customer_payment_allocation": Route(
+        get=lambda d: {"amount": "5.00", "method": "cheque", "mode": "propose"},
+        path=lambda d: {"pk": d.direct_customer.pk},
+    ),
+    "accounts:customer_credit_apply": Route(
+        post=lambda d: {}, path=lambda d: {"pk": d.direct_customer.pk}
+    ),
 }
-GROUPS = ["dashboard", "billing_agents", "customers", "tickets", "invoicing"]
+GROUPS = ["dashboard", "billing_agents", "customers", "tickets", "invoicing", "accounts"]
 
 
 def test_every_route_is_fuzzed():
