@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 
@@ -39,16 +40,28 @@ class BillingAgentForm(forms.ModelForm):
             "country",
             "credit_limit",
             "net_terms_days",
+            "credit_hold_days",
             "invoice_method",
             "notes",
         ]
+        labels = {"credit_hold_days": "Credit hold after (days past due)"}
         widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
-        field_classes = {"credit_limit": MoneyField, "net_terms_days": StrictIntegerField}
+        field_classes = {
+            "credit_limit": MoneyField,
+            "net_terms_days": StrictIntegerField,
+            "credit_hold_days": StrictIntegerField,
+        }
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["credit_limit"].widget.attrs.update({"min": "0", "step": "0.01"})
         self.fields["net_terms_days"].widget.attrs.update({"min": "0", "max": "365"})
+        hold = self.fields["credit_hold_days"]
+        hold.widget.attrs.update({"min": "0", "max": "365"})
+        # The shop's setting as it is now (tickets.credit_hold reads it on every check).
+        hold.help_text = (
+            f"Leave blank to use the shop's setting ({settings.CREDIT_HOLD_DAYS} days)."
+        )
 
     def clean_company_name(self) -> str:
         """Refuse the name of another agent beside the field (the service checks again)."""

@@ -52,6 +52,10 @@ SHOP_PLAN = os.environ.get("SHOP_PLAN", "professional").strip().lower()
 if SHOP_PLAN not in {"essentials", "advanced", "professional"}:
     raise ImproperlyConfigured("SHOP_PLAN must be essentials, advanced or professional.")
 SHOP_NAME = os.environ.get("SHOP_NAME", "FixIt Repair Co.")
+# Days past due after which a billing agent goes on credit hold (an agent may set its own).
+CREDIT_HOLD_DAYS = int(os.environ.get("CREDIT_HOLD_DAYS", "60"))
+if not 0 <= CREDIT_HOLD_DAYS <= 365:
+    raise ImproperlyConfigured("CREDIT_HOLD_DAYS must be a whole number of days from 0 to 365.")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -131,6 +135,10 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # JIT compiling costs seconds on the aging report's past-day queries and saves nothing
+    # on this app's short ones (docs/benchmarks.md, aging).
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # One connection per thread on SQLite; persistent connections buy nothing there.
     DATABASES["default"]["CONN_MAX_AGE"] = 0

@@ -209,5 +209,7 @@ def waiting_ticket(payer, *, customer=None, items=None, deposits=None, **kwargs)
         **parties,
         **kwargs,
     )
-    ticket.transition_to(Status.WAITING_FOR_PAYMENT, by=None, override_credit_limit=True)
+    ticket.transition_to(
+        Status.WAITING_FOR_PAYMENT, by=None, override_credit_limit=True, override_credit_hold=True
+    )
     return ticket

@@ -16,6 +16,7 @@ from simple_history.models import HistoricalRecords
 from core.errors import DomainError
 from core.money import ZERO, format_money, to_cents
 from customers.models import Customer
+from tickets.credit_hold import CreditHold, hold_for
 from tickets.totals import (
     AMOUNT,
     PERCENT,
@@ -58,6 +59,15 @@ class CreditLimitExceeded(DomainError):
         super().__init__(message)
         self.open_balance = open_balance
         self.credit_limit = credit_limit
+
+
+class CreditHoldError(DomainError):
+    """The billing agent is on credit hold (tickets.credit_hold): an invoice of its is too
+    far past due for another ticket to wait for its payment."""
+
+    def __init__(self, message: str, *, hold: CreditHold) -> None:
+        super().__init__(message)
+        self.hold = hold
 
 
 class Location(models.Model):
@@ -424,34 +434,40 @@ class Ticket(models.Model):
         by,
         via: str = STAFF,
         override_credit_limit: bool = False,
+        override_credit_hold: bool = False,
         note: str = "",
     ) -> "TicketStatusChange":
         """Move the ticket to `target` if the transitions table and the rules allow it.
 
-        Raises InvalidTransition for a move `check_move` refuses, and
-        CreditLimitExceeded when moving to Waiting for Payment would put the agent over
-        its credit limit and no override was given. The move is recorded with who made it.
+        Raises InvalidTransition for a move `check_move` refuses. A staff move to Waiting
+        for Payment is also refused while the agent is on credit hold (CreditHoldError,
+        unless `override_credit_hold`) and when it would put the agent over its credit
+        limit (CreditLimitExceeded, unless `override_credit_limit`); who may override is
+        checked by tickets.services.move_ticket. The move is recorded with who made it and
+        which override it used.
         """
         self.check_move(target, via=via)
-        overridden = False
+        limit_overridden = hold_overridden = False
         agent = self.billing_agent
-        if (
-            target == Status.WAITING_FOR_PAYMENT
-            and via == STAFF
-            and agent is not None
-            and agent.credit_limit is not None
-        ):
-            # The ticket is open already, so its balance is part of the agent's open balance.
-            open_balance = self.agent_open_balance()
-            if open_balance > agent.credit_limit:
-                if not override_credit_limit:
-                    raise CreditLimitExceeded(
-                        f"{agent} would owe {format_money(open_balance)} with {self.number}, over "
-                        f"its credit limit of {format_money(agent.credit_limit)}.",
-                        open_balance=open_balance,
-                        credit_limit=agent.credit_limit,
-                    )
-                overridden = True
+        if target == Status.WAITING_FOR_PAYMENT and via == STAFF and agent is not None:
+            hold = hold_for(agent)
+            if hold is not None:
+                if not override_credit_hold:
+                    raise CreditHoldError(hold.message(agent), hold=hold)
+                hold_overridden = True
+            if agent.credit_limit is not None:
+                # The ticket is open already, so its balance is part of the agent's open balance.
+                open_balance = self.agent_open_balance()
+                if open_balance > agent.credit_limit:
+                    if not override_credit_limit:
+                        raise CreditLimitExceeded(
+                            f"{agent} would owe {format_money(open_balance)} with "
+                            f"{self.number}, over its credit limit of "
+                            f"{format_money(agent.credit_limit)}.",
+                            open_balance=open_balance,
+                            credit_limit=agent.credit_limit,
+                        )
+                    limit_overridden = True
         source = self.status
         self.status = target
         self.save(update_fields=["status", "updated_at"])
@@ -460,7 +476,8 @@ class Ticket(models.Model):
             from_status=source,
             to_status=target,
             changed_by=by,
-            credit_limit_override=overridden,
+            credit_limit_override=limit_overridden,
+            credit_hold_override=hold_overridden,
             note=note,
         )
 
@@ -562,7 +579,8 @@ class TicketPayment(models.Model):
 
 
 class TicketStatusChange(models.Model):
-    """One status move: who, when, from, to, and whether a credit limit was overridden."""
+    """One status move: who, when, from, to, and whether a credit limit or a credit hold
+    was overridden."""
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="status_changes")
     from_status = models.CharField(max_length=30, choices=Status.choices)

@@ -69,7 +69,8 @@ class InvalidRefund(DomainError):
 
 
 class OverrideNotAllowed(DomainError):
-    """Only a user holding billing_agents.override_credit_limit may override a limit."""
+    """Only a user holding billing_agents.override_credit_limit may override a credit limit
+    or a credit hold."""
 
 
 def _lock(ticket: Ticket) -> Ticket:
@@ -415,18 +416,27 @@ def move_ticket(
     target: str,
     by: AbstractBaseUser | None,
     override_credit_limit: bool = False,
+    override_credit_hold: bool = False,
 ) -> TicketStatusChange:
     """Move the ticket to `target` through Ticket.transition_to (the one transitions table).
 
-    Raises InvalidTransition for a move that is not allowed now, CreditLimitExceeded when
-    the agent would pass its credit limit, and OverrideNotAllowed when `by` asks to
-    override a limit without billing_agents.override_credit_limit.
+    Raises InvalidTransition for a move that is not allowed now, CreditHoldError while the
+    agent is on credit hold, CreditLimitExceeded when the agent would pass its credit limit,
+    and OverrideNotAllowed when `by` asks to override either without
+    billing_agents.override_credit_limit (one manager's permission covers both).
     """
-    if override_credit_limit and by is not None and not by.has_perm(OVERRIDE_PERMISSION):
-        raise OverrideNotAllowed("Only a manager can override a billing agent's credit limit.")
+    overriding = override_credit_limit or override_credit_hold
+    if overriding and by is not None and not by.has_perm(OVERRIDE_PERMISSION):
+        what = "credit hold" if override_credit_hold else "credit limit"
+        raise OverrideNotAllowed(f"Only a manager can override a billing agent's {what}.")
     locked = _lock(ticket)
     locked._history_user = by
-    change = locked.transition_to(target, by=by, override_credit_limit=override_credit_limit)
+    change = locked.transition_to(
+        target,
+        by=by,
+        override_credit_limit=override_credit_limit,
+        override_credit_hold=override_credit_hold,
+    )
     _refresh(ticket, locked)
     return change
 
@@ -447,7 +457,7 @@ def move_tickets(
     UPDATE, one history insert and one status-change insert whatever the count.
     """
     if via == STAFF and target == Status.WAITING_FOR_PAYMENT:
-        # Staff moves there may pass a credit limit, which only move_ticket checks.
+        # Staff moves there may meet a credit hold or limit, which only move_ticket checks.
         raise ValueError("Move tickets to Waiting for Payment one at a time (move_ticket).")
     tickets = list(tickets)
     if not tickets:

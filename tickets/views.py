@@ -27,6 +27,7 @@ from core.plans import billing_enabled, requires_billing_plan
 from customers.models import Customer
 from invoicing.models import Invoice, InvoiceLine
 from tickets import services
+from tickets.credit_hold import hold_for
 from tickets.forms import (
     AgentForm,
     DepositForm,
@@ -37,7 +38,13 @@ from tickets.forms import (
     TicketFilterForm,
 )
 from tickets.history import ticket_history
-from tickets.models import CreditLimitExceeded, Ticket, TicketItem, TicketLocked
+from tickets.models import (
+    CreditHoldError,
+    CreditLimitExceeded,
+    Ticket,
+    TicketItem,
+    TicketLocked,
+)
 from tickets.transitions import Status
 
 PAGE_SIZE = 25
@@ -138,6 +145,7 @@ def _workspace(request: HttpRequest, ticket: Ticket, **overrides) -> dict:
     can_refund = request.user.has_perm(REFUND_PERMISSION) and locked_reason is None
     refundable = services.refundable_amount(ticket) if can_refund else None
     customer_q = search_text(request.GET.get("customer_q", ""))
+    with_agent = billing_enabled()
     context = {
         "ticket": ticket,
         "items": list(ticket.items.all()),
@@ -145,12 +153,14 @@ def _workspace(request: HttpRequest, ticket: Ticket, **overrides) -> dict:
         "status_changes": list(
             ticket.status_changes.select_related("changed_by").order_by("-changed_at", "-id")[:10]
         ),
-        "history": ticket_history(ticket, with_agent=billing_enabled()),
+        "history": ticket_history(ticket, with_agent=with_agent),
         "can_change": can_change,
         "editable": editable,
         "locked_reason": locked_reason,
         "locked_invoice": _holding_invoice(ticket) if locked_reason else None,
-        "with_agent": billing_enabled(),
+        "with_agent": with_agent,
+        # The agent's badge on this page; the move itself checks again (transition_to).
+        "credit_hold": hold_for(ticket.billing_agent) if with_agent else None,
         "can_override": request.user.has_perm(services.OVERRIDE_PERMISSION),
         "moves": [(target, Status(target).label) for target in ticket.allowed_moves()]
         if can_change
@@ -177,7 +187,11 @@ def _workspace(request: HttpRequest, ticket: Ticket, **overrides) -> dict:
         "agent_form": AgentForm(current_id=ticket.billing_agent_id),
         "alert": None,
         "credit_error": None,
+        "hold_error": None,
         "credit_target": "",
+        # Overrides already given for the refused move, carried by the next override form.
+        "override_limit": False,
+        "override_hold": False,
     }
     edit_item = overrides.get("edit_item") or _edit_item(request, ticket)
     if edit_item is not None and editable:
@@ -408,23 +422,47 @@ def ticket_refund_deposit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @permission_required("tickets.change_ticket", raise_exception=True)
 def ticket_move(request: HttpRequest, pk: int) -> HttpResponse:
-    """Move to `target`; `override=1` (credit-limit override) needs its own permission."""
-    override = request.POST.get("override") == "1"
-    if override:
+    """Move to `target`; `override=1` (credit limit) and `override_hold=1` (credit hold)
+    need the override permission."""
+    override_limit = request.POST.get("override") == "1"
+    override_hold = request.POST.get("override_hold") == "1"
+    if override_limit or override_hold:
         require_perm(request.user, services.OVERRIDE_PERMISSION)
     ticket = _ticket(pk)
     target = request.POST.get("target", "")
+    refused = {
+        "status": 409,
+        "credit_target": target,
+        "override_limit": override_limit,
+        "override_hold": override_hold,
+    }
     try:
-        services.move_ticket(
-            ticket=ticket, target=target, by=request.user, override_credit_limit=override
+        change = services.move_ticket(
+            ticket=ticket,
+            target=target,
+            by=request.user,
+            override_credit_limit=override_limit,
+            override_credit_hold=override_hold,
         )
+    except CreditHoldError as error:
+        return _refused(request, ticket, hold_error=error, **refused)
     except CreditLimitExceeded as error:
-        return _refused(request, ticket, status=409, credit_error=error, credit_target=target)
+        return _refused(request, ticket, credit_error=error, **refused)
     except DomainError as error:
         return _refused(request, ticket, status=409, alert=error.message)
     label = Status(target).label
-    if override:
+    overridden = [
+        what
+        for what, used in (
+            ("credit hold", change.credit_hold_override),
+            ("credit limit", change.credit_limit_override),
+        )
+        if used
+    ]
+    if overridden:
         return _done(
-            request, ticket, f"{ticket.number} moved to {label} (credit limit overridden)."
+            request,
+            ticket,
+            f"{ticket.number} moved to {label} ({' and '.join(overridden)} overridden).",
         )
     return _done(request, ticket, f"{ticket.number} moved to {label}.")
