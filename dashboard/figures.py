@@ -1,10 +1,13 @@
 """Figures for the dashboard, each read with one query."""
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from django.db.models import Count, Sum
+from django.utils import timezone
 
+from billing_runs.queries import due_payer_count
 from core.money import ZERO
 from invoicing.models import Invoice
 from tickets.models import Ticket
@@ -32,3 +35,8 @@ def waiting_for_payment() -> tuple[int, Decimal]:
 
 def invoice_figures() -> InvoiceFigures:
     return InvoiceFigures(**Invoice.objects.figures())
+
+
+def payers_due_for_billing(today: date | None = None) -> int:
+    """Payers a billing run would list today (billing_runs.queries)."""
+    return due_payer_count(today or timezone.localdate())

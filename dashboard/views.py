@@ -16,5 +16,8 @@ def dashboard(request: HttpRequest) -> TemplateResponse:
         "invoices": figures.invoice_figures()
         if billing_enabled() and request.user.has_perm("invoicing.view_invoice")
         else None,
+        "payers_due": figures.payers_due_for_billing()
+        if billing_enabled() and request.user.has_perm("invoicing.add_invoice")
+        else None,
     }
     return TemplateResponse(request, "dashboard/dashboard.html", context)
