@@ -15,6 +15,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
+from django.db.models import Max
 from django.template.loader import render_to_string
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
@@ -564,14 +565,46 @@ def _check_payment(
     return amount, received_on
 
 
-def _check_dated_after_issue(lines: list[InvoiceLine], shares, received_on: date) -> None:
-    """A payment cannot pay an invoice issued after the day it was received."""
-    for line, share in zip(lines, shares, strict=True):
-        if share and line.invoice.issue_date > received_on:
+def _last_voids(invoice_ids: set[int]) -> dict[int, date]:
+    """The local day of the latest void of a payment or write-off on each invoice."""
+    days: dict[int, date] = {}
+    payments = (
+        RemittanceAllocation.objects.filter(
+            invoice_line__invoice_id__in=invoice_ids, remittance__voided_at__isnull=False
+        )
+        .values_list("invoice_line__invoice_id")
+        .annotate(last=Max("remittance__voided_at"))
+    )
+    write_offs = (
+        InvoiceWriteOff.objects.filter(invoice_id__in=invoice_ids, voided_at__isnull=False)
+        .values_list("invoice_id")
+        .annotate(last=Max("voided_at"))
+    )
+    for invoice_id, moment in [*payments, *write_offs]:
+        day = timezone.localdate(moment)
+        days[invoice_id] = max(day, days.get(invoice_id, day))
+    return days
+
+
+def _check_payment_date(lines: list[InvoiceLine], shares, received_on: date) -> None:
+    """A payment cannot pay an invoice issued after the day it was received, nor be dated
+    before a void on that invoice: between the two days the invoice would count as paid
+    twice on statements and aging (the voided money and this)."""
+    paid = [line.invoice for line, share in zip(lines, shares, strict=True) if share]
+    for invoice in paid:
+        if invoice.issue_date > received_on:
             raise DomainError(
-                f"{line.invoice.number} was issued on {line.invoice.issue_date:%Y-%m-%d}, "
+                f"{invoice.number} was issued on {invoice.issue_date:%Y-%m-%d}, "
                 f"after this payment's date ({received_on:%Y-%m-%d}); a payment cannot pay "
                 "an invoice issued after it was received.",
+                field="received_on",
+            )
+    voids = _last_voids({invoice.pk for invoice in paid}) if paid else {}
+    for invoice in paid:
+        if invoice.pk in voids and voids[invoice.pk] > received_on:
+            raise DomainError(
+                f"A payment or write-off on {invoice.number} was voided on "
+                f"{voids[invoice.pk]:%Y-%m-%d}; date this payment on or after that day.",
                 field="received_on",
             )
 
@@ -612,7 +645,7 @@ def _pay(
     ticket_by_id = {t.pk: t for t in tickets}
     lines = [line for line in all_lines if line.balance > 0]
     split = _split(lines, amount, allocations, from_credit=from_credit)
-    _check_dated_after_issue(lines, split.amounts, received_on)
+    _check_payment_date(lines, split.amounts, received_on)
     if confirmed is not None:
         _check_slips(
             account=account,

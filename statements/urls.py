@@ -1,5 +1,20 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from statements import views
 
 app_name = "statements"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("billing-agents/<id:pk>/statement/", views.agent_statement, name="agent_statement"),
+    path(
+        "billing-agents/<id:pk>/statement/email/",
+        views.agent_statement_email,
+        name="agent_statement_email",
+    ),
+    path("customers/<id:pk>/statement/", views.customer_statement, name="customer_statement"),
+    path(
+        "customers/<id:pk>/statement/email/",
+        views.customer_statement_email,
+        name="customer_statement_email",
+    ),
+]

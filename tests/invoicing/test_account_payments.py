@@ -342,3 +342,24 @@ def test_every_cent_received_on_the_account_is_allocated_or_credit(three_invoice
     paid = Invoice.objects.filter(account=account).aggregate(s=Sum("amount_paid"))["s"]
     assert allocated == paid
     assert received == allocated + credit_balance(account=account)
+
+
+def test_a_payment_cannot_be_dated_before_a_void_on_the_invoice_it_pays(
+    three_invoices, billing_user, manager_user
+):
+    agent, (oldest, _, _) = three_invoices
+    yesterday = timezone.localdate() - timedelta(days=1)
+    wrong = services.record_remittance(
+        invoice=oldest, amount=D("10.00"), method="cheque", received_on=yesterday, by=billing_user
+    )
+    services.void_remittance(remittance=wrong, reason="Wrong amount", by=manager_user)
+    with pytest.raises(services.DomainError) as refused:
+        services.record_remittance(
+            invoice=oldest,
+            amount=D("12.00"),
+            method="cheque",
+            received_on=yesterday,
+            by=billing_user,
+        )
+    assert refused.value.field == "received_on" and "voided on" in refused.value.message
+    services.record_remittance(invoice=oldest, amount=D("12.00"), method="cheque", by=billing_user)
