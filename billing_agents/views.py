@@ -11,7 +11,8 @@ from decimal import Decimal
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Page, Paginator
-from django.db.models import OuterRef, Subquery
+from django.db.models import F, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -31,13 +32,16 @@ from core.forms import add_domain_error
 from core.htmx import confirm_response, into_modal, is_partial_request, page_or_partial
 from core.inputs import parse_id, search_text
 from core.money import ZERO, format_money, to_cents
+from core.spreadsheets import csv_safe
 from customers.models import Customer
 from customers.services import remove_customer_from_agent
 from invoicing.accounts import account_for
 from invoicing.agent_tickets import remove_ticket_from_agent, why_ticket_cannot_be_removed
+from invoicing.aging import overdue_balance
 from invoicing.credit_pages import credit_refund_form, credit_refund_step
 from invoicing.ledger import adjust_credit
 from invoicing.models import Account, CreditTransaction, Invoice, InvoiceLine
+from tickets.credit_hold import credit_hold_annotations, hold_after_days, hold_for, mark_holds
 from tickets.figures import BillingAgentFiguresQuerySet, agents_with_figures
 from tickets.models import Ticket
 
@@ -55,6 +59,8 @@ LIST_FIELDS = [
     "email",
     "is_active",
 ]
+# The "Overdue" column: invoicing.aging's past-due figure, sorted here (not a model field).
+OVERDUE_SORT = "overdue"
 # (label, sort key, css class) for the manage table's sortable columns. On a narrow
 # screen the less important columns hide (the row template hides the same cells), so the
 # company, its open balance and the actions fit a phone without sideways scrolling.
@@ -66,6 +72,7 @@ COLUMNS = [
     ("Customers", "customers", "text-end d-none d-sm-table-cell"),
     ("Open tickets", "open_tickets", "text-end d-none d-sm-table-cell"),
     ("Open balance", "open_balance", "text-end"),
+    ("Overdue", OVERDUE_SORT, "text-end d-none d-sm-table-cell"),
     ("Last ticket", "last_ticket", "d-none d-md-table-cell"),
     ("Status", "status", "d-none d-sm-table-cell"),
 ]
@@ -77,6 +84,12 @@ def _row_permissions(request: HttpRequest) -> dict:
         "can_change": request.user.has_perm("billing_agents.change_billingagent"),
         "can_deactivate": request.user.has_perm("billing_agents.deactivate_billingagent"),
     }
+
+
+def _overdue() -> Coalesce:
+    """What the agent's account has past due today (invoicing.aging, as the aging report's
+    past-due buckets), 0 for none: one subquery in the page's query."""
+    return overdue_balance(timezone.localdate(), OuterRef("account"))
 
 
 def _close_modal(response: HttpResponse) -> HttpResponse:
@@ -100,18 +113,23 @@ class ListState:
         if status not in StatusFilter.values:
             status = StatusFilter.ACTIVE
         sort = query.get("sort", DEFAULT_SORT)
-        if sort.removeprefix("-") not in SORT_FIELDS:
+        if sort.removeprefix("-") not in (*SORT_FIELDS, OVERDUE_SORT):
             sort = DEFAULT_SORT
         return cls(q=search_text(query.get("q", "")), status=status, sort=sort)
 
     def agents(self) -> BillingAgentFiguresQuerySet:
-        return (
+        agents = (
             agents_with_figures()
             .with_status(self.status)
             .search(self.q)
             .only(*LIST_FIELDS)
-            .sorted_by(self.sort)
+            .annotate(**credit_hold_annotations())  # the "On hold" badge, in the same query
+            .annotate(overdue=_overdue())
         )
+        if self.sort.removeprefix("-") != OVERDUE_SORT:
+            return agents.sorted_by(self.sort)
+        overdue = F("overdue").desc() if self.sort.startswith("-") else F("overdue").asc()
+        return agents.order_by(overdue, "company_name", "pk")
 
     def columns(self) -> list[dict]:
         """Each sortable column with the sort its header link asks for next."""
@@ -139,7 +157,7 @@ def agent_list(request: HttpRequest) -> TemplateResponse:
         "state": state,
         "columns": state.columns(),
         "page_obj": page_obj,
-        "agents": page_obj.object_list,
+        "agents": mark_holds(page_obj.object_list),
         "status_choices": StatusFilter.choices,
         **_row_permissions(request),
     }
@@ -172,10 +190,10 @@ def agent_export(request: HttpRequest) -> HttpResponse:
     for agent in state.agents().iterator(chunk_size=500):
         writer.writerow(
             [
-                _csv_safe(agent.company_name),
-                _csv_safe(agent.contact_name),
-                _csv_safe(agent.phone),
-                _csv_safe(agent.email),
+                csv_safe(agent.company_name),
+                csv_safe(agent.contact_name),
+                csv_safe(agent.phone),
+                csv_safe(agent.email),
                 agent.customer_count,
                 agent.open_ticket_count,
                 # A plain number (no $, no thousands comma) so a spreadsheet can sum it.
@@ -190,13 +208,13 @@ def agent_export(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _csv_safe(value: str) -> str:
-    """Keep a spreadsheet from running text typed by a user as a formula."""
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def _row_response(request: HttpRequest, agent: BillingAgent) -> TemplateResponse:
-    agent = agents_with_figures().get(pk=agent.pk)
+    agent = (
+        agents_with_figures()
+        .annotate(**credit_hold_annotations(), overdue=_overdue())
+        .get(pk=agent.pk)
+    )
+    [agent] = mark_holds([agent])
     response = TemplateResponse(
         request, f"{LIST_TEMPLATE}#agent-row", {"agent": agent, **_row_permissions(request)}
     )
@@ -430,6 +448,8 @@ def agent_detail(request: HttpRequest, pk: int) -> TemplateResponse:
         return TemplateResponse(request, page_or_partial(request, DETAIL_TEMPLATE, target), context)
     context = _detail_context(request, agent, SECTIONS)
     context["figures"] = account_figures(agent)
+    context["credit_hold"] = hold_for(agent)
+    context["credit_hold_after"] = hold_after_days(agent)
     return TemplateResponse(request, DETAIL_TEMPLATE, context)
 
 

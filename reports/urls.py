@@ -1,5 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from reports import views
 
 app_name = "reports"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("aging/", views.aging_report, name="aging"),
+    path("aging/export.csv", views.aging_export, name="aging_export"),
+]

@@ -450,8 +450,48 @@ ROUTES: dict[str, Route] = {
     "accounts:customer_credit_apply": Route(
         post=lambda d: {}, path=lambda d: {"pk": d.direct_customer.pk}
     ),
+    "billing_runs:run_list": Route(get=lambda d: {"tick": "all", "payers": "1"}),
+    "billing_runs:run_create": Route(post=lambda d: {"payers": "1", "seen-1": "1", "email": "on"}),
+    "billing_runs:agent_billing_cycle": Route(
+        post=lambda d: {"cycle": "weekly", "weekday": "4", "day_of_month": ""},
+        path=lambda d: {"pk": d.agent.pk},
+    ),
+    "billing_runs:customer_billing_cycle": Route(
+        post=lambda d: {"cycle": "monthly", "weekday": "", "day_of_month": "1"},
+        path=lambda d: {"pk": d.direct_customer.pk},
+    ),
+    "statements:agent_statement": Route(
+        get=lambda d: {"start": "2025-01-01", "end": "2025-01-31"},
+        path=lambda d: {"pk": d.agent.pk},
+    ),
+    "statements:agent_statement_email": Route(
+        post=lambda d: {"start": "2025-01-01", "end": "2025-01-31"},
+        path=lambda d: {"pk": d.agent.pk},
+    ),
+    "statements:customer_statement": Route(
+        get=lambda d: {"start": "2025-01-01", "end": "2025-01-31"},
+        path=lambda d: {"pk": d.direct_customer.pk},
+    ),
+    "statements:customer_statement_email": Route(
+        post=lambda d: {"start": "2025-01-01", "end": "2025-01-31"},
+        path=lambda d: {"pk": d.direct_customer.pk},
+    ),
+    "reports:aging": Route(
+        get=lambda d: {"as_of": "2025-01-31", "q": "Fuzz", "sort": "-d1_30", "page": "2"}
+    ),
+    "reports:aging_export": Route(get=lambda d: {"as_of": "2025-01-31", "q": "", "sort": "oldest"}),
 }
-GROUPS = ["dashboard", "billing_agents", "customers", "tickets", "invoicing", "accounts"]
+GROUPS = [
+    "dashboard",
+    "billing_agents",
+    "customers",
+    "tickets",
+    "invoicing",
+    "accounts",
+    "billing_runs",
+    "statements",
+    "reports",
+]
 
 
 def test_every_route_is_fuzzed():

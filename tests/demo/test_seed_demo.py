@@ -7,8 +7,12 @@ from django.test import RequestFactory
 from django.utils import timezone
 
 from billing_agents.models import BillingAgent
+from billing_runs.queries import due_payer_count
 from customers.models import Customer
-from invoicing.models import Invoice
+from invoicing.aging import aging_totals
+from invoicing.models import Account, Invoice
+from statements.statements import build_statement, last_full_month
+from tickets.credit_hold import hold_for
 from tickets.models import Ticket
 from tickets.transitions import TRANSITIONS, Kind
 
@@ -63,3 +67,24 @@ def test_every_seeded_invoice_is_issued_after_its_tickets_were_created_and_by_to
         for line in invoice.lines.all():
             created_on = timezone.localdate(line.ticket.created_at)
             assert invoice.issue_date >= created_on, (invoice.number, line.ticket.number)
+
+
+@pytest.mark.django_db
+def test_the_seed_shows_a_month_of_receivables_at_first_login():
+    """Last month's statement of Harbor Insurance has its invoices, a voided cheque and
+    the payment that replaced it; every aging bucket has money; an agent is on hold; and
+    payers are due for a billing run."""
+    call_command("seed_demo", stdout=StringIO())
+    today = timezone.localdate()
+    harbor = Account.objects.get(billing_agent__company_name="Harbor Insurance Group")
+    start, end = last_full_month(today)
+    statement = build_statement(account=harbor, start=start, end=end)
+    kinds = [line.kind for line in statement.lines]
+    assert kinds.count("invoice") >= 2 and "payment_void" in kinds and "payment" in kinds, kinds
+    totals = aging_totals(today)
+    for bucket in ("current", "d1_30", "d31_60", "d61_90", "over_90"):
+        assert totals[bucket] > 0, bucket
+    atlas = BillingAgent.objects.get(company_name="Atlas Mutual Assurance")
+    assert hold_for(atlas) is not None
+    assert hold_for(BillingAgent.objects.get(company_name="Greenfield University")) is None
+    assert due_payer_count(today) >= 3

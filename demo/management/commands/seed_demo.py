@@ -18,8 +18,20 @@ from billing_agents.models import BillingAgent, InvoiceMethod
 from core.roles import BILLING, FRONT_DESK, MANAGER, ROLE_PERMISSIONS, ensure_role_groups
 from customers.models import Customer
 from invoicing.accounts import account_for
-from invoicing.models import Account, InvoiceStatus, invoiceable_tickets
-from invoicing.services import create_invoices, record_remittance
+from invoicing.models import (
+    Account,
+    BillingCycle,
+    Invoice,
+    InvoiceStatus,
+    Remittance,
+    invoiceable_tickets,
+)
+from invoicing.services import (
+    create_invoices,
+    record_account_payment,
+    record_remittance,
+    void_remittance,
+)
 from tickets.models import (
     Location,
     PaymentKind,
@@ -320,6 +332,7 @@ class Command(BaseCommand):
             created = now - timedelta(days=rng.randint(0, 120), minutes=rng.randint(0, 600))
             Ticket.objects.filter(pk=ticket.pk).update(created_at=created)
         self.invoice_some(agents, billing, rng)
+        self.receivables_history(agents, locations, clerk, billing, rng)
 
     def walk(self, ticket: Ticket, rng: random.Random, clerk, n: int) -> None:
         """Move a new ticket along the workflow to a status chosen so every status occurs."""
@@ -422,3 +435,131 @@ class Command(BaseCommand):
                     received_on=paid_on,
                     by=user,
                 )
+
+    # --- a month of receivables history (issue 11) -------------------------------------
+
+    def waiting_for(self, agent, location, clerk, rng: random.Random, opened: date) -> Ticket:
+        """A quick sale billed to `agent`, moved to Waiting for Payment, opened on `opened`."""
+        customer = agent.customers.order_by("id").first() or Customer.objects.create(
+            first_name=rng.choice(FIRST), last_name=rng.choice(LAST), billing_agent=agent
+        )
+        ticket = Ticket.objects.create(
+            kind=Kind.QUICK_SALE,
+            status=Status.OPEN,
+            location=location,
+            customer=customer,
+            billing_agent=agent,
+            created_by=clerk,
+        )
+        for description, price, taxable in rng.sample(REPAIR_ITEMS, 2):
+            TicketItem.objects.create(
+                ticket=ticket,
+                description=description,
+                quantity=Decimal(1),
+                unit_price=Decimal(price),
+                taxable=taxable,
+            )
+        ticket.recalculate_totals()
+        ticket.transition_to(Status.WAITING_FOR_PAYMENT, by=clerk, override_credit_limit=True)
+        moment = timezone.make_aware(datetime.combine(opened, time(10)))
+        Ticket.objects.filter(pk=ticket.pk).update(created_at=moment)
+        ticket.refresh_from_db()
+        return ticket
+
+    def invoice_on(self, agent, tickets, issued: date, due: date, user) -> Invoice:
+        [invoice] = create_invoices(
+            account=account_for(agent),
+            ticket_ids=[t.pk for t in tickets],
+            batch=True,
+            issue_date=issued,
+            by=user,
+        )
+        # The demo wants exact ages whatever the agent's terms: the due date is set here.
+        Invoice.objects.filter(pk=invoice.pk).update(due_date=max(due, issued))
+        invoice.refresh_from_db()
+        return invoice
+
+    def receivables_history(self, agents, locations, clerk, user, rng: random.Random) -> None:
+        """What the receivables pages show at first login: last month's statement of
+        Harbor Insurance (invoices, one cheque paying two and part of a third, a bounced
+        cheque voided), every aging bucket, an agent on credit hold (an invoice 75 days
+        past due) and payers whose billing cycle is due with tickets waiting."""
+        today = timezone.localdate()
+        manager = get_user_model().objects.get(username="manager")
+        last_month_end = today.replace(day=1) - timedelta(days=1)
+        month = last_month_end.replace(day=1)
+        location = locations[0]
+        by_name = {a.company_name: a for a in agents}
+
+        harbor = by_name["Harbor Insurance Group"]
+        plan = [  # (opened, issued, due) per invoice, oldest first
+            (month - timedelta(days=40), month - timedelta(days=35), month - timedelta(days=5)),
+            (month - timedelta(days=8), month - timedelta(days=5), month + timedelta(days=25)),
+            (month + timedelta(days=3), month + timedelta(days=6), month + timedelta(days=36)),
+        ]
+        invoices = []
+        tickets = [
+            [self.waiting_for(harbor, location, clerk, rng, opened) for _ in range(2)]
+            for opened, _, _ in plan
+        ]
+        for batch, (_, issued, due) in zip(tickets, plan, strict=True):
+            invoices.append(self.invoice_on(harbor, batch, issued, due, user))
+        oldest, middle, newest = invoices
+        account = account_for(harbor)
+        bounced = record_account_payment(
+            account=account,
+            amount=oldest.total,
+            method=PaymentMethod.CHEQUE,
+            reference="CHQ-20417",
+            received_on=month + timedelta(days=9),
+            by=user,
+        )
+        void_remittance(remittance=bounced, reason="Cheque returned unpaid", by=manager)
+        # The bank returned it three days later: the void is dated then, not today.
+        returned = timezone.make_aware(datetime.combine(month + timedelta(days=12), time(11)))
+        Remittance.objects.filter(pk=bounced.pk).update(voided_at=returned)
+        partial = (newest.total / 2).quantize(Decimal("0.01"))
+        record_account_payment(
+            account=account,
+            amount=oldest.total + middle.total + partial,
+            method=PaymentMethod.ACH,
+            reference="ACH-88120",
+            received_on=month + timedelta(days=14),
+            by=user,
+        )
+
+        # Aging buckets across the other agents: days past due today.
+        for name, days_past_due in [
+            ("Summit Property Management", 12),
+            ("Northwind Logistics", 45),
+            ("Atlas Mutual Assurance", 75),
+            ("Greenfield University", 110),
+        ]:
+            agent = by_name[name]
+            due = today - timedelta(days=days_past_due)
+            issued = due - timedelta(days=30)
+            batch = [
+                self.waiting_for(agent, location, clerk, rng, issued - timedelta(days=2))
+                for _ in range(2)
+            ]
+            self.invoice_on(agent, batch, issued, due, user)
+        # Atlas Mutual is past the shop's hold (60 days); Greenfield only ever pays late.
+        by_name["Greenfield University"].credit_hold_days = 120
+        by_name["Greenfield University"].save(update_fields=["credit_hold_days"])
+
+        # Billing cycles: these payers are due today and have tickets waiting.
+        cycles = [
+            ("Lakeside School District", BillingCycle.MONTHLY, 1),
+            ("Bayview Medical Center", BillingCycle.WEEKLY, today.weekday()),
+            ("Crescent Realty Partners", BillingCycle.BIWEEKLY, today.weekday()),
+        ]
+        for name, cycle, day in cycles:
+            agent = by_name[name]
+            for _ in range(2):
+                self.waiting_for(agent, location, clerk, rng, today - timedelta(days=3))
+            Account.objects.filter(pk=account_for(agent).pk).update(
+                billing_cycle=cycle, billing_day=day
+            )
+        Account.objects.filter(billing_agent=harbor).update(
+            billing_cycle=BillingCycle.MONTHLY, billing_day=1, last_billed_on=month
+        )
