@@ -48,6 +48,11 @@ class Bucket:
         return condition
 
     @property
+    def heading(self) -> str:
+        """The column heading: "Current", then the label and "days"."""
+        return self.label if self.first_day is None else f"{self.label} days"
+
+    @property
     def is_past_due(self) -> bool:
         return self.first_day is not None and self.first_day > 0
 

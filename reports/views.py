@@ -36,7 +36,7 @@ EXPORT_CHUNK = 500
 # (label, sort key, css class) of the report's columns, in table order.
 COLUMNS = [
     ("Payer", "name", ""),
-    *[(b.label if b.key == "current" else f"{b.label} days", b.key, "money") for b in BUCKETS],
+    *[(b.heading, b.key, "money") for b in BUCKETS],
     ("Total due", "total", "money"),
     ("Unapplied credit", "credit", "money"),
     ("Oldest due", "oldest", "text-nowrap"),

@@ -30,6 +30,7 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from core.money import ZERO, format_money, to_cents
+from invoicing.aging import BUCKETS
 from invoicing.models import (
     Account,
     CreditKind,
@@ -42,7 +43,6 @@ from invoicing.models import (
 )
 from tickets.models import PaymentMethod
 
-DASH = "\N{EN DASH}"
 # How many invoice numbers a payment line names before "and N more".
 NAMED_INVOICES = 6
 
@@ -86,28 +86,23 @@ class StatementLine:
 
 @dataclass(frozen=True)
 class Aging:
-    """What the account's invoices still owe on a day, by days past their due date."""
+    """What the account's invoices still owe on a day, by days past their due date (the
+    aging report's buckets, invoicing.aging.BUCKETS)."""
 
     current: Decimal = ZERO
-    days_1_30: Decimal = ZERO
-    days_31_60: Decimal = ZERO
-    days_61_90: Decimal = ZERO
+    d1_30: Decimal = ZERO
+    d31_60: Decimal = ZERO
+    d61_90: Decimal = ZERO
     over_90: Decimal = ZERO
 
     @property
     def total(self) -> Decimal:
-        return self.current + self.days_1_30 + self.days_31_60 + self.days_61_90 + self.over_90
+        return sum((getattr(self, bucket.key) for bucket in BUCKETS), ZERO)
 
     @property
     def buckets(self) -> list[tuple[str, Decimal]]:
         """(label, amount) in column order, for the pages and the email."""
-        return [
-            ("Current", self.current),
-            (f"1{DASH}30 days", self.days_1_30),
-            (f"31{DASH}60 days", self.days_31_60),
-            (f"61{DASH}90 days", self.days_61_90),
-            ("Over 90 days", self.over_90),
-        ]
+        return [(bucket.heading, getattr(self, bucket.key)) for bucket in BUCKETS]
 
 
 @dataclass(frozen=True)
@@ -138,25 +133,6 @@ def last_full_month(today: date | None = None) -> tuple[date, date]:
     return end.replace(day=1), end
 
 
-# Days past due (as_of - due date) of each bucket, both ends included; None = open.
-_BUCKET_DAYS = {
-    "current": (None, 0),
-    "days_1_30": (1, 30),
-    "days_31_60": (31, 60),
-    "days_61_90": (61, 90),
-    "over_90": (91, None),
-}
-
-
-def _due_between(as_of: date, low: int | None, high: int | None) -> Q:
-    condition = Q()
-    if low is not None:
-        condition &= Q(due_date__lte=as_of - timedelta(days=low))
-    if high is not None:
-        condition &= Q(due_date__gte=as_of - timedelta(days=high))
-    return condition
-
-
 def account_aging(*, account: Account, as_of: date) -> Aging:
     """The account's aging on `as_of` from Invoice.objects.owing_as_of(as_of), in one query."""
     if account.pk is None:
@@ -166,8 +142,8 @@ def account_aging(*, account: Account, as_of: date) -> Aging:
         .owing_as_of(as_of)
         .aggregate(
             **{
-                name: Sum("balance_as_of", filter=_due_between(as_of, low, high), default=ZERO)
-                for name, (low, high) in _BUCKET_DAYS.items()
+                bucket.key: Sum("balance_as_of", filter=bucket.due_dates(as_of), default=ZERO)
+                for bucket in BUCKETS
             }
         )
     )

@@ -308,9 +308,9 @@ def test_aging_buckets_count_days_past_the_due_date_on_the_end_day(history):
 
     assert aging == Aging(
         current=D("15.00"),
-        days_1_30=D("10.00"),
-        days_31_60=D("10.00"),
-        days_61_90=D("10.00"),
+        d1_30=D("10.00"),
+        d31_60=D("10.00"),
+        d61_90=D("10.00"),
         over_90=D("10.00"),
     )
     assert aging.total == D("55.00")
@@ -324,8 +324,8 @@ def test_aging_follows_what_was_owed_on_the_day(history):
     after = account_aging(account=history.account, as_of=days_ago(1))
 
     # Due 70 days ago: 49 days late before the payment, 69 days late after it.
-    assert before == Aging(days_31_60=D("100.00"))
-    assert after == Aging(days_61_90=D("40.00"))
+    assert before == Aging(d31_60=D("100.00"))
+    assert after == Aging(d61_90=D("40.00"))
 
 
 # --- no day on which an invoice counts as paid twice -----------------------------------
