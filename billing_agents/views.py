@@ -4,7 +4,6 @@ Views parse the request, call the domain code and render; an htmx request gets t
 partial named after the DOM id it swaps (core.htmx.page_or_partial).
 """
 
-import csv
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -32,7 +31,7 @@ from core.forms import add_domain_error
 from core.htmx import confirm_response, into_modal, is_partial_request, page_or_partial
 from core.inputs import parse_id, search_text
 from core.money import ZERO, format_money, to_cents
-from core.spreadsheets import csv_safe
+from core.spreadsheets import csv_download, csv_safe
 from customers.models import Customer
 from customers.services import remove_customer_from_agent
 from invoicing.accounts import account_for
@@ -171,41 +170,34 @@ def agent_list(request: HttpRequest) -> TemplateResponse:
 def agent_export(request: HttpRequest) -> HttpResponse:
     """The current list (same search, filter and sort, all pages) as CSV."""
     state = ListState.from_query(request.GET)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="billing-agents.csv"'
-    writer = csv.writer(response)
-    writer.writerow(
+    header = [
+        "Company",
+        "Contact",
+        "Phone",
+        "Email",
+        "Customers",
+        "Open tickets",
+        "Open balance",
+        "Last ticket",
+        "Status",
+    ]
+    rows = (
         [
-            "Company",
-            "Contact",
-            "Phone",
-            "Email",
-            "Customers",
-            "Open tickets",
-            "Open balance",
-            "Last ticket",
-            "Status",
+            csv_safe(agent.company_name),
+            csv_safe(agent.contact_name),
+            csv_safe(agent.phone),
+            csv_safe(agent.email),
+            agent.customer_count,
+            agent.open_ticket_count,
+            # A plain number (no $, no thousands comma) so a spreadsheet can sum it.
+            to_cents(agent.open_balance),
+            # The shop's local date, as the page shows it (not the UTC date).
+            timezone.localdate(agent.last_ticket_at).isoformat() if agent.last_ticket_at else "",
+            "Active" if agent.is_active else "Inactive",
         ]
+        for agent in state.agents().iterator(chunk_size=500)
     )
-    for agent in state.agents().iterator(chunk_size=500):
-        writer.writerow(
-            [
-                csv_safe(agent.company_name),
-                csv_safe(agent.contact_name),
-                csv_safe(agent.phone),
-                csv_safe(agent.email),
-                agent.customer_count,
-                agent.open_ticket_count,
-                # A plain number (no $, no thousands comma) so a spreadsheet can sum it.
-                to_cents(agent.open_balance),
-                # The shop's local date, as the page shows it (not the UTC date).
-                timezone.localdate(agent.last_ticket_at).isoformat()
-                if agent.last_ticket_at
-                else "",
-                "Active" if agent.is_active else "Inactive",
-            ]
-        )
-    return response
+    return csv_download("billing-agents.csv", header, rows)
 
 
 def _row_response(request: HttpRequest, agent: BillingAgent) -> TemplateResponse:

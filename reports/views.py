@@ -1,6 +1,5 @@
 """Report pages: thin views over the read models of the apps below (invoicing.aging)."""
 
-import csv
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
@@ -17,7 +16,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from core.htmx import page_or_partial
 from core.money import to_cents
-from core.spreadsheets import csv_safe
+from core.spreadsheets import csv_download, csv_safe
 from invoicing.aging import (
     BUCKETS,
     AgingRow,
@@ -157,46 +156,41 @@ def aging_report(request: HttpRequest) -> TemplateResponse:
 def aging_export(request: HttpRequest) -> HttpResponse:
     """The report (same day, search and sort; every row, no page) as CSV."""
     state, _ = AgingState.from_query(request.GET)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    filename = f"aging-{state.as_of:%Y-%m-%d}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    writer = csv.writer(response)
-    writer.writerow(
-        [
-            "Payer",
-            "Kind",
-            "Email",
-            *[label for label, key, _ in COLUMNS if key in {b.key for b in BUCKETS}],
-            "Total due",
-            "Unapplied credit",
-            "Oldest due date",
-            "As of",
-        ]
-    )
-    rows = state.rows()
+    header = [
+        "Payer",
+        "Kind",
+        "Email",
+        *[label for label, key, _ in COLUMNS if key in {b.key for b in BUCKETS}],
+        "Total due",
+        "Unapplied credit",
+        "Oldest due date",
+        "As of",
+    ]
+    return csv_download(f"aging-{state.as_of:%Y-%m-%d}.csv", header, _csv_rows(state))
+
+
+def _csv_rows(state):
+    """The report's rows as CSV cells, read EXPORT_CHUNK accounts at a time."""
     chunk = []
-    for row in rows.iterator(chunk_size=EXPORT_CHUNK):
+    for row in state.rows().iterator(chunk_size=EXPORT_CHUNK):
         chunk.append(row)
         if len(chunk) == EXPORT_CHUNK:
-            _write_rows(writer, with_accounts(chunk), state.as_of)
+            yield from _cells(with_accounts(chunk), state.as_of)
             chunk = []
-    _write_rows(writer, with_accounts(chunk), state.as_of)
-    return response
+    yield from _cells(with_accounts(chunk), state.as_of)
 
 
-def _write_rows(writer, rows: list[AgingRow], as_of: date) -> None:
+def _cells(rows: list[AgingRow], as_of: date):
     for row in rows:
         account = row.account
-        writer.writerow(
-            [
-                csv_safe(account.name),
-                "Billing agent" if account.is_agent else "Customer",
-                csv_safe(account.email),
-                # Plain numbers (no $, no thousands comma) so a spreadsheet can sum them.
-                *[to_cents(amount) for _, amount in row.buckets],
-                to_cents(row.total),
-                to_cents(row.credit),
-                row.oldest_due.isoformat() if row.oldest_due else "",
-                as_of.isoformat(),
-            ]
-        )
+        yield [
+            csv_safe(account.name),
+            "Billing agent" if account.is_agent else "Customer",
+            csv_safe(account.email),
+            # Plain numbers (no $, no thousands comma) so a spreadsheet can sum them.
+            *[to_cents(amount) for _, amount in row.buckets],
+            to_cents(row.total),
+            to_cents(row.credit),
+            row.oldest_due.isoformat() if row.oldest_due else "",
+            as_of.isoformat(),
+        ]

@@ -138,7 +138,7 @@ def test_export_gives_the_last_ticket_date_in_the_shops_time_zone(billing_client
         page = billing_client.get(url("agent_list")).content.decode()
         response = billing_client.get(url("agent_export"))
 
-    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    rows = list(csv.reader(io.StringIO(response.getvalue().decode())))
     header, row = rows[0], rows[1]
     assert row[header.index("Last ticket")] == "2025-03-03"
     assert "Mar 3, 2025" in page

@@ -135,7 +135,7 @@ def test_export_has_the_current_filter_and_sort(billing_client, agent_with_figur
     response = billing_client.get(url("agent_export"), {"sort": "-company"})
 
     assert response["Content-Type"].startswith("text/csv")
-    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    rows = list(csv.reader(io.StringIO(response.getvalue().decode())))
     assert rows[0][:3] == ["Company", "Contact", "Phone"]
     assert [r[0] for r in rows[1:]] == ["Fanout Insurance", "'=HYPERLINK(evil)"]
     assert rows[1][4:7] == ["3", "4", "400.40"]
