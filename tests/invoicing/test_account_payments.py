@@ -347,7 +347,7 @@ def test_every_cent_received_on_the_account_is_allocated_or_credit(three_invoice
 def test_a_payment_cannot_be_dated_before_a_void_on_the_invoice_it_pays(
     three_invoices, billing_user, manager_user
 ):
-    agent, (oldest, _, _) = three_invoices
+    _, (oldest, _, _) = three_invoices
     yesterday = timezone.localdate() - timedelta(days=1)
     wrong = services.record_remittance(
         invoice=oldest, amount=D("10.00"), method="cheque", received_on=yesterday, by=billing_user
