@@ -247,7 +247,12 @@ class RemittanceForm(forms.Form):
         return {pk: v for pk, v in values.items() if v is not None}
 
 
-STATUS_FILTERS = [("", "All live"), *DisplayStatus.choices, ("all", "All, with deleted")]
+STATUS_FILTERS = [
+    ("", "All live"),
+    ("unpaid", "Unpaid (open, partly paid or overdue)"),
+    *DisplayStatus.choices,
+    ("all", "All, with deleted"),
+]
 
 
 class InvoiceFilterForm(forms.Form):
@@ -264,6 +269,9 @@ class InvoiceFilterForm(forms.Form):
     status = forms.ChoiceField(choices=STATUS_FILTERS, required=False)
     payer = forms.ChoiceField(choices=[], required=False)
     overdue = forms.BooleanField(required=False, label="Overdue only")
+    # Due-date range: where the aging report's figures lead (one bucket of one payer).
+    due_from = DocumentDateField(required=False, label="Due from", widget=DATE_INPUT)
+    due_to = DocumentDateField(required=False, label="Due to", widget=DATE_INPUT)
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -288,6 +296,8 @@ class InvoiceFilterForm(forms.Form):
         status = data.get("status") or ""
         if status == "":
             invoices = invoices.live()
+        elif status == "unpaid":
+            invoices = invoices.unpaid()
         elif status != "all":
             invoices = invoices.with_display_status(status)
         if data.get("overdue"):
@@ -295,6 +305,10 @@ class InvoiceFilterForm(forms.Form):
         account = account_from_token(data.get("payer"), billable_only=False)
         if account is not None:
             invoices = invoices.for_account(account)
+        if data.get("due_from"):
+            invoices = invoices.filter(due_date__gte=data["due_from"])
+        if data.get("due_to"):
+            invoices = invoices.filter(due_date__lte=data["due_to"])
         return invoices.search(data.get("q") or "")
 
 

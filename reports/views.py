@@ -1,7 +1,7 @@
 """Report pages: thin views over the read models of the apps below (invoicing.aging)."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from functools import cached_property
 from urllib.parse import urlencode
 
@@ -25,7 +25,7 @@ from invoicing.aging import (
     clean_sort,
     with_accounts,
 )
-from invoicing.models import Account, DisplayStatus
+from invoicing.models import Account
 from reports.forms import AgingFilterForm
 
 PAGE_SIZE = 50
@@ -99,22 +99,35 @@ class AgingState:
         return columns
 
 
-def invoice_links(account: Account) -> dict[str, str]:
-    """Where each figure of an account's row leads on the invoice list: the past-due
-    buckets to the payer's overdue invoices, the other figures to all its invoices (the
-    list filters by payer and status, not by age or by day)."""
+def invoice_links(account: Account, as_of: date) -> dict[str, str]:
+    """Where each figure of an account's row leads on the invoice list: the payer's live
+    invoices whose due date puts them in that bucket on `as_of` (only the unpaid ones when
+    `as_of` is today; on a past day, those paid since are listed too)."""
     base = reverse("invoicing:invoice_list")
-    everything = f"{base}?{urlencode({'payer': account.token})}"
-    overdue = f"{base}?{urlencode({'payer': account.token, 'status': DisplayStatus.OVERDUE})}"
-    links = {b.key: overdue if b.is_past_due else everything for b in BUCKETS}
-    return {**links, "total": everything, "oldest": everything}
+    today = as_of >= timezone.localdate()
+
+    def link(**filters) -> str:
+        query = {"payer": account.token, **filters}
+        if today:
+            query["status"] = "unpaid"
+        return f"{base}?{urlencode(query)}"
+
+    links = {}
+    for bucket in BUCKETS:
+        dates = {}
+        if bucket.last_day is not None:
+            dates["due_from"] = (as_of - timedelta(days=bucket.last_day)).isoformat()
+        if bucket.first_day is not None:
+            dates["due_to"] = (as_of - timedelta(days=bucket.first_day)).isoformat()
+        links[bucket.key] = link(**dates)
+    return {**links, "total": link(), "oldest": link()}
 
 
-def _table_rows(rows: list[AgingRow]) -> list[dict]:
+def _table_rows(rows: list[AgingRow], as_of: date) -> list[dict]:
     """Each row with the cells the table draws: (bucket key, amount, link) per figure."""
     table = []
     for row in rows:
-        links = invoice_links(row.account)
+        links = invoice_links(row.account, as_of)
         table.append(
             {
                 "row": row,
@@ -142,7 +155,7 @@ def aging_report(request: HttpRequest) -> TemplateResponse:
         "state": state,
         "columns": state.columns(),
         "page_obj": page_obj,
-        "rows": _table_rows(with_accounts(page_obj.object_list)),
+        "rows": _table_rows(with_accounts(page_obj.object_list), state.as_of),
         "totals": totals,
         "total_cells": [(b.key, totals[b.key]) for b in BUCKETS],
         "export_query": query.urlencode(),

@@ -1,6 +1,8 @@
 """Journey on the aging report in Chromium: search, sort and page swap the table in place,
 the URL keeps the state, a past day shows what was owed then; no CSP violation."""
 
+from datetime import timedelta
+
 import pytest
 from playwright.sync_api import expect
 
@@ -44,4 +46,11 @@ def test_a_clerk_searches_sorts_and_looks_back(live_server, login, page):
     expect(harbor_row.locator("[data-figure=d1_30]")).to_have_text("$40.00")
 
     harbor_row.locator("[data-figure=d1_30] a").click()
-    expect(page).to_have_url(f"{live_server.url}/invoices/?payer=agent-{harbor.pk}&status=overdue")
+    # The link lists the invoices in that bucket then: due 1 to 30 days before that day.
+    then = days_ago(20)
+    expect(page).to_have_url(
+        f"{live_server.url}/invoices/?payer=agent-{harbor.pk}"
+        f"&due_from={(then - timedelta(days=30)).isoformat()}"
+        f"&due_to={(then - timedelta(days=1)).isoformat()}"
+    )
+    expect(page.locator("#invoice-table tbody tr")).to_have_count(1)

@@ -2,7 +2,9 @@
 gate, every sort, search, pages, links, a past day, bad dates and the query count."""
 
 import csv
+import html
 import io
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -10,6 +12,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from core.plans import PLAN_REQUIRED_MESSAGE
 from invoicing.accounts import account_for
@@ -214,19 +217,37 @@ def test_credit_only_accounts_are_listed_with_zero_buckets(billing_client):
 # --- links ------------------------------------------------------------------------------
 
 
-def test_each_figure_links_to_the_payers_invoices_on_the_invoice_list(billing_client):
+def test_each_figure_links_to_exactly_the_invoices_in_it(billing_client):
     agent = BillingAgentFactory(company_name="Linked Co", net_terms_days=30)
     current, late = invoices_past_due(agent, {-3: "11.00", 45: "22.00"})
+    today = timezone.localdate()
 
     body = billing_client.get(URL).content.decode()
 
-    token = f"agent-{agent.pk}"
-    overdue_url = f"/invoices/?payer={token}&amp;status=overdue"
-    assert f'<a href="{overdue_url}">$22.00</a>' in body
-    assert f'<a href="/invoices/?payer={token}">$11.00</a>' in body
-    assert f'<a href="/invoices/?payer={token}">$33.00</a>' in body
-    listed = billing_client.get("/invoices/", {"payer": token, "status": "overdue"}).text
-    assert late.number in listed and current.number not in listed
+    hrefs = dict(re.findall(r'data-figure="(\w+)"><a href="([^"]+)"', body))
+    listed = {}
+    for key in ("current", "d31_60", "total"):
+        href = html.unescape(hrefs[key])
+        assert href.startswith("/invoices/?") and f"payer=agent-{agent.pk}" in href
+        listed[key] = billing_client.get(href).content.decode()
+    assert current.number in listed["current"] and late.number not in listed["current"]
+    assert late.number in listed["d31_60"] and current.number not in listed["d31_60"]
+    assert current.number in listed["total"] and late.number in listed["total"]
+    d31_60 = html.unescape(hrefs["d31_60"])
+    assert f"due_from={(today - timedelta(days=60)).isoformat()}" in d31_60
+    assert f"due_to={(today - timedelta(days=31)).isoformat()}" in d31_60
+
+
+def test_the_invoice_list_filters_by_due_date_and_unpaid(billing_client):
+    agent = BillingAgentFactory(company_name="Dated Co", net_terms_days=30)
+    current, late = invoices_past_due(agent, {-3: "11.00", 45: "22.00"})
+    day = (timezone.localdate() - timedelta(days=10)).isoformat()
+    before = billing_client.get("/invoices/", {"due_to": day, "status": "unpaid"}).content.decode()
+    after = billing_client.get("/invoices/", {"due_from": day}).content.decode()
+    assert late.number in before and current.number not in before
+    assert current.number in after and late.number not in after
+    bad = billing_client.get("/invoices/", {"due_from": "1999-01-01"}).content.decode()
+    assert current.number in bad and late.number in bad  # a bad filter is not applied
 
 
 # --- a past day and bad dates -------------------------------------------------------------
