@@ -20,6 +20,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
+from core.bulk import update_rows
 from core.errors import DomainError
 from core.inputs import check_document_date
 from core.money import ZERO, ensure_fits, format_money, to_cents
@@ -715,7 +716,7 @@ def _pay(
     )
     for line, share in paid:
         line.amount_paid += share
-    InvoiceLine.objects.bulk_update([line for line, _ in paid], ["amount_paid"])
+    update_rows([line for line, _ in paid], ["amount_paid"])
     write_totals([ticket_by_id[line.ticket_id] for line, _ in paid], by=by)
 
     for paid_invoice in invoices:
@@ -1137,7 +1138,7 @@ def void_remittance(*, remittance: Remittance, reason: str, by) -> Remittance:
         line = allocation.invoice_line
         line.amount_paid -= allocation.amount
         lines.append(line)
-    InvoiceLine.objects.bulk_update(lines, ["amount_paid"])
+    update_rows(lines, ["amount_paid"])
     write_totals([ticket_by_id[line.ticket_id] for line in lines], by=by)
 
     for invoice in invoices:
