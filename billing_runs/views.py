@@ -23,6 +23,7 @@ from core.htmx import into_modal, is_partial_request, page_or_partial
 from core.inputs import parse_id
 from core.money import ZERO
 from customers.models import Customer
+from invoicing.accounts import account_of
 from invoicing.models import Account
 
 RUN_TEMPLATE = "billing_runs/run_list.html"
@@ -114,8 +115,7 @@ def run_create(request: HttpRequest) -> HttpResponse:
 def _billing_cycle(request: HttpRequest, payer: BillingAgent | Customer, url: str) -> HttpResponse:
     """GET: the form with the payer's cycle. POST: save it and go back to the payer's page
     (a client redirect for htmx); refused: the form again, 422, message beside the field."""
-    field = Account.payer_field(payer)
-    account = Account.objects.filter(**{field: payer}).first() or Account.of(payer)
+    account = account_of(payer)
     if request.method == "POST":
         form = BillingCycleForm(request.POST)
         if form.is_valid():

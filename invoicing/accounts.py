@@ -17,6 +17,25 @@ def account_for(payer: Payer) -> Account:
     return Account.objects.for_payer(payer)
 
 
+def account_of(payer: Payer) -> Account:
+    """The payer's account, unsaved when it has never been needed (showing a payer creates
+    nothing), with the payer already attached (no second query for it)."""
+    field = Account.payer_field(payer)
+    account = Account.objects.filter(**{field: payer}).first() or Account.of(payer)
+    setattr(account, field, payer)
+    return account
+
+
+def customer_receivables(customer: Customer) -> Account | None:
+    """The account behind a customer's receivables pages (payments, statement): its
+    account if it was ever billed directly (its history stays), an unsaved one if it has
+    direct-billing terms, None for a customer only ever billed through an agent."""
+    account = account_of(customer)
+    if account.pk is None and customer.net_terms_days is None:
+        return None
+    return account
+
+
 def payer_from_token(token: str | None, *, billable_only: bool = True) -> Payer | None:
     """The agent or customer a token names; None when it names nothing (usable)."""
     parsed = parse_token(token, ("agent", "customer"))
@@ -35,9 +54,7 @@ def account_from_token(token: str | None, *, billable_only: bool = True) -> Acco
     payer = payer_from_token(token, billable_only=billable_only)
     if payer is None:
         return None
-    field = Account.payer_field(payer)
-    existing = Account.objects.filter(**{field: payer}).select_related(field).first()
-    return existing or Account.of(payer)
+    return account_of(payer)
 
 
 def search_payers(text: str, *, limit: int = 15) -> list[Account]:

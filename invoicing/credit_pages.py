@@ -17,10 +17,10 @@ from core.forms import add_domain_error
 from core.htmx import into_modal, is_partial_request, page_or_partial
 from core.money import format_money
 from customers.models import Customer
-from invoicing.accounts import account_for
+from invoicing.accounts import account_for, account_of
 from invoicing.forms import CreditRefundForm
 from invoicing.ledger import credit_balance, refund_credit
-from invoicing.models import Account, CreditTransaction
+from invoicing.models import CreditTransaction
 
 
 @dataclass(frozen=True)
@@ -34,8 +34,7 @@ def credit_refund_step(request: HttpRequest, payer: BillingAgent | Customer) -> 
     """Read the refund form; on a valid POST refund the payer's credit (a `refund` ledger
     row under the account lock), or keep the form with the refusal beside its field."""
     # Showing the form creates nothing: a payer never invoiced has no account (no credit).
-    field = Account.payer_field(payer)
-    account = Account.objects.filter(**{field: payer}).first() or Account.of(payer)
+    account = account_of(payer)
     form = CreditRefundForm(request.POST or None)
     refunded = None
     if request.method == "POST" and form.is_valid():

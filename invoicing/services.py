@@ -423,10 +423,14 @@ def overpayment_allowance(balance: Decimal) -> Decimal:
     return min(OVERPAYMENT_ALLOWANCE, to_cents(max(balance, ZERO) * OVERPAYMENT_SHARE))
 
 
-def credit_payable(*, invoice: Invoice) -> Decimal:
-    """What account credit can pay on the invoice now: the payer's credit balance or the
-    invoice balance, whichever is smaller (never below zero)."""
-    return max(min(credit_balance(account=invoice.account), invoice.balance), ZERO)
+def credit_payable(*, invoice: Invoice | None = None, account: Account | None = None) -> Decimal:
+    """What account credit can pay now on the invoice (or on all the account's open
+    invoices): the credit balance or what is due, whichever is smaller (never below 0)."""
+    if invoice is not None:
+        account, due = invoice.account, invoice.balance
+    else:
+        due = Invoice.objects.for_account(account).figures()["open_balance"]
+    return max(min(credit_balance(account=account), to_cents(due)), ZERO)
 
 
 def earlier_payment(*, account: Account, reference: str, amount: Decimal) -> Remittance | None:
@@ -962,10 +966,14 @@ def _lock_invoice(invoice_id: int) -> Invoice:
 
 
 def _lock_tickets(*invoices: Invoice) -> list[Ticket]:
-    """The invoices' tickets, locked in id order (after the invoices, as everywhere)."""
-    ticket_ids = list(
-        InvoiceLine.objects.filter(invoice__in=invoices).values_list("ticket_id", flat=True)
+    """The invoices' tickets, locked in id order (after the invoices, as everywhere); each
+    invoice's own ticket ids are left on it as `ticket_ids`."""
+    pairs = list(
+        InvoiceLine.objects.filter(invoice__in=invoices).values_list("invoice_id", "ticket_id")
     )
+    for invoice in invoices:
+        invoice.ticket_ids = {ticket for owner, ticket in pairs if owner == invoice.pk}
+    ticket_ids = [ticket for _, ticket in pairs]
     return list(
         Ticket.objects.select_for_update(of=("self",))
         .select_related("location")
@@ -1148,10 +1156,9 @@ def void_remittance(*, remittance: Remittance, reason: str, by) -> Remittance:
         invoice.amount_paid -= sum((a.amount for a in undone), ZERO)
         if invoice.status == InvoiceStatus.PAID:
             invoice.status = InvoiceStatus.OPEN
-            ids = {a.invoice_line.ticket_id for a in undone} | set(
-                invoice.lines.values_list("ticket_id", flat=True)
-            )
-            closed = [t for t in tickets if t.status == Status.CLOSED and t.pk in ids]
+            closed = [
+                t for t in tickets if t.status == Status.CLOSED and t.pk in invoice.ticket_ids
+            ]
             move_tickets(closed, Status.INVOICED, by=by, note=f"Payment on {invoice.number} voided")
         invoice._history_user = by
         invoice.save(update_fields=["amount_paid", "status", "updated_at"])

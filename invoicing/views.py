@@ -26,7 +26,13 @@ from core.inputs import InvalidInput, parse_decimal, parse_id, search_text
 from core.money import MAX_MONEY, ZERO, format_money, to_cents
 from customers.models import Customer
 from invoicing import services
-from invoicing.accounts import account_for, account_from_token, search_payers
+from invoicing.accounts import (
+    account_for,
+    account_from_token,
+    account_of,
+    customer_receivables,
+    search_payers,
+)
 from invoicing.forms import (
     CreateInvoicesForm,
     InvoiceFilterForm,
@@ -418,13 +424,11 @@ def _invoice_target(invoice: Invoice, *, credit_only: bool = False) -> PaymentTa
 
 def account_target(account: Account, *, action_url: str, allocation_url: str) -> PaymentTarget:
     """The payment form of a payer's account page (agent or direct-billed customer)."""
-    lines = services.account_open_lines(account)
-    balance = sum((line.balance for line in lines), ZERO)
     return PaymentTarget(
         account=account,
         invoice=None,
-        lines=lines,
-        payable_credit=max(min(credit_balance(account=account), balance), ZERO),
+        lines=services.account_open_lines(account),
+        payable_credit=services.credit_payable(account=account),
         action_url=action_url,
         allocation_url=allocation_url,
         cancel_url=account.get_absolute_url(),
@@ -711,18 +715,16 @@ def invoice_remittance_allocation(request: HttpRequest, pk: int) -> HttpResponse
 
 def _agent_account(pk: int) -> Account:
     """The agent's account; unsaved (nothing to pay yet) for an agent never invoiced."""
-    agent = get_object_or_404(BillingAgent, pk=pk)
-    return Account.objects.filter(billing_agent=agent).first() or Account.of(agent)
+    return account_of(get_object_or_404(BillingAgent, pk=pk))
 
 
 def _customer_account(pk: int) -> Account:
     """The account of a customer billed directly (or once billed directly); 404 for a
     customer only ever billed through an agent."""
-    customer = get_object_or_404(Customer, pk=pk)
-    account = Account.objects.filter(customer=customer).first()
-    if account is None and customer.net_terms_days is None:
+    account = customer_receivables(get_object_or_404(Customer, pk=pk))
+    if account is None:
         raise Http404("This customer is billed through a billing agent.")
-    return account or Account.of(customer)
+    return account
 
 
 def _account_target(request: HttpRequest, account: Account) -> PaymentTarget:

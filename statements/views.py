@@ -17,6 +17,7 @@ from billing_agents.models import BillingAgent
 from core.errors import DomainError
 from core.htmx import is_partial_request, page_or_partial
 from customers.models import Customer
+from invoicing.accounts import account_of, customer_receivables
 from invoicing.models import Account
 from statements.forms import StatementPeriodForm
 from statements.services import send_statement_email
@@ -27,23 +28,16 @@ PARTIAL = "statement-body"
 
 
 def _agent_account(pk: int) -> Account:
-    agent = get_object_or_404(BillingAgent, pk=pk)
-    account = Account.objects.filter(billing_agent=agent).first() or Account.of(agent)
-    account.billing_agent = agent  # the payer block reads it: no second query
-    return account
+    return account_of(get_object_or_404(BillingAgent, pk=pk))
 
 
 def _customer_account(pk: int) -> Account:
-    """The customer's account; a customer never billed directly and without direct-billing
-    terms has no statement (404). One that was billed directly keeps its history."""
-    customer = get_object_or_404(Customer, pk=pk)
-    account = Account.objects.filter(customer=customer).first()
-    if account is not None:
-        account.customer = customer
-        return account
-    if customer.net_terms_days is None:
+    """A customer never billed directly and without direct-billing terms has no
+    statement (404); one that was billed directly keeps its history."""
+    account = customer_receivables(get_object_or_404(Customer, pk=pk))
+    if account is None:
         raise Http404("This customer is not billed directly and has no statement.")
-    return Account.of(customer)
+    return account
 
 
 def _urls(account: Account) -> dict[str, str]:

@@ -1,43 +1,20 @@
 """Concurrency on a real PostgreSQL server: two clerks run billing at the same moment."""
 
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connections
 from django.utils import timezone
 
 from billing_runs.queries import due_payers
 from billing_runs.services import Outcome, run_billing
 from invoicing.models import Account, Invoice, InvoiceLine
 from tests.billing_runs.conftest import tickets_for, with_cycle
+from tests.concurrency import run_together
 from tests.factories import BillingAgentFactory, LocationFactory, UserFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 ROUNDS = 20
-
-
-def _run_together(*calls):
-    """Run each call in its own thread (own connection), started at the same moment."""
-    barrier = threading.Barrier(len(calls))
-    outcomes: list = [None] * len(calls)
-
-    def worker(index, call):
-        try:
-            barrier.wait()
-            outcomes[index] = ("ok", call())
-        except Exception as error:
-            outcomes[index] = ("error", error)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return outcomes
 
 
 def test_two_runs_at_once_invoice_each_payer_once():
@@ -56,7 +33,7 @@ def test_two_runs_at_once_invoice_each_payer_once():
             return run_billing(accounts=order, email=False, by=clerk, seen=seen)
 
         # The second clerk ticks the same payers in the other order.
-        outcomes = _run_together(
+        outcomes = run_together(
             lambda a=accounts: run(clerks[0], a), lambda a=accounts: run(clerks[1], a[::-1])
         )
         assert [kind for kind, _ in outcomes] == ["ok", "ok"], (round_, outcomes)

@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 from core.roles import BILLING
 from invoicing import services
 from invoicing.accounts import account_for
+from invoicing.ledger import adjust_credit
 from invoicing.models import Invoice, InvoiceStatus, Remittance
 from tests.factories import BillingAgentFactory, LocationFactory, UserFactory, waiting_ticket
 from tickets.models import Ticket
@@ -90,3 +91,30 @@ def test_one_cheque_pays_two_invoices_and_part_of_a_third(live_server, login):
     expect(row.locator("[data-figure=total]")).to_have_text("$50.00")
     expect(row.locator("[data-figure=d1_30]")).to_have_text("$0.00")
     expect(row.locator("[data-figure=current]")).to_have_text("$50.00")
+
+
+def test_a_clerk_applies_the_agents_credit_to_its_oldest_invoices(live_server, login):
+    clerk = UserFactory(username="e2e-credit", role=BILLING)
+    agent = BillingAgentFactory(company_name="Summit Property", net_terms_days=30)
+    location = LocationFactory(name="Uptown", tax_rate_percent=Decimal("0"))
+    today = timezone.localdate()
+    older = _invoice(
+        agent, "50.00", today - timedelta(days=20), today - timedelta(5), location, clerk
+    )
+    newer = _invoice(
+        agent, "80.00", today - timedelta(days=2), today + timedelta(28), location, clerk
+    )
+    adjust_credit(account=account_for(agent), amount=Decimal("70.00"), reason="Goodwill", by=clerk)
+
+    page = login(clerk)
+    page.goto(f"{live_server.url}{agent.get_absolute_url()}")
+    page.get_by_role("link", name="Apply credit to oldest invoices").click()
+    dialog = page.locator("#confirm-modal")
+    expect(dialog).to_contain_text(older.number)
+    expect(dialog).to_contain_text(newer.number)
+    dialog.get_by_role("button", name="Apply $70.00").click()
+
+    expect(page.get_by_text(f"Applied $70.00 of account credit to {older.number}")).to_be_visible()
+    expect(page.locator("[data-figure=credit-balance]")).to_have_text("$0.00")
+    assert Invoice.objects.get(pk=older.pk).status == InvoiceStatus.PAID
+    assert Invoice.objects.get(pk=newer.pk).amount_paid == Decimal("20.00")

@@ -310,3 +310,35 @@ def test_back_dated_before_an_invoice_is_refused_beside_the_date(billing_client,
     response = billing_client.post(_url(agent), _form(received_on=day))
     assert response.status_code == 422
     assert "issued after it was received" in response.content.decode()
+
+
+def test_front_desk_may_not_apply_credit_on_an_invoice(front_desk_client, payer):
+    _, (first, _, _) = payer
+    url = reverse("invoicing:invoice_apply_credit", args=[first.pk])
+    assert front_desk_client.get(url).status_code == 403
+    assert front_desk_client.post(url, {"amount": "1.00"}).status_code == 403
+
+
+def test_apply_credit_on_a_paid_invoice_goes_back_to_it_with_the_reason(
+    billing_client, payer, billing_user
+):
+    _, (first, _, _) = payer
+    services.record_remittance(invoice=first, amount=first.total, method="cheque", by=billing_user)
+    response = billing_client.get(reverse("invoicing:invoice_apply_credit", args=[first.pk]))
+    assert response.status_code == 302 and response.url == first.get_absolute_url()
+
+
+def test_apply_credit_partial_proposes_what_the_credit_can_pay(
+    billing_client, payer, manager_user, htmx_headers
+):
+    agent, (first, _, _) = payer
+    adjust_credit(account=account_for(agent), amount=D("70.00"), reason="Goodwill", by=manager_user)
+    response = billing_client.get(
+        reverse("invoicing:invoice_remittance_allocation", args=[first.pk]),
+        {"method": "account_credit", "mode": "propose"},
+        headers=htmx_headers,
+    )
+    html = response.content.decode()
+    assert response.status_code == 200 and html.lstrip().startswith('<div id="allocation-table">')
+    assert 'value="60.00"' in html and 'value="10.00"' in html
+    assert "Drawn from credit" in html

@@ -16,7 +16,7 @@ import uuid
 from decimal import Decimal
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django.db.models import Sum
 
 from invoicing import ledger, services
@@ -30,6 +30,7 @@ from invoicing.models import (
     Remittance,
     RemittanceAllocation,
 )
+from tests.concurrency import run_together
 from tests.factories import (
     BillingAgentFactory,
     CustomerFactory,
@@ -46,28 +47,6 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 ROUNDS = 50
 
 
-def _run_together(*calls):
-    """Run each call in its own thread (own connection), started at the same moment."""
-    barrier = threading.Barrier(len(calls))
-    outcomes: list = [None] * len(calls)
-
-    def worker(index, call):
-        try:
-            barrier.wait()
-            outcomes[index] = ("ok", call())
-        except Exception as error:
-            outcomes[index] = ("error", error)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return outcomes
-
-
 def test_two_clerks_invoicing_the_same_tickets_one_wins_every_time():
     clerks = [UserFactory(username="clerk-a"), UserFactory(username="clerk-b")]
     agent = BillingAgentFactory()
@@ -77,7 +56,7 @@ def test_two_clerks_invoicing_the_same_tickets_one_wins_every_time():
         tickets = [waiting_ticket(agent, customer=customer, location=location) for _ in range(3)]
         ids = [t.pk for t in tickets]
         # The second clerk ticks the same tickets in another order.
-        outcomes = _run_together(
+        outcomes = run_together(
             lambda ids=ids: services.create_invoices(
                 account=account_for(agent), ticket_ids=ids, batch=True, by=clerks[0]
             ),
@@ -117,7 +96,7 @@ def test_double_submitted_remittance_at_the_same_moment_records_one_payment():
                 by=clerk,
             ).pk
 
-        outcomes = _run_together(submit, submit)
+        outcomes = run_together(submit, submit)
         assert [kind for kind, _ in outcomes] == ["ok", "ok"], outcomes
         assert outcomes[0][1] == outcomes[1][1]
         assert Remittance.objects.filter(idempotency_key=key).count() == 1
@@ -184,7 +163,7 @@ def _second_inside_first(first, second, *, after):
         finally:
             hold.second_done.set()
 
-    return _run_together(run_first, run_second)
+    return run_together(run_first, run_second)
 
 
 def _selects_tickets(sql: str) -> bool:
