@@ -176,7 +176,13 @@ def seed(*, agents: int, first_agent: int, rng: random.Random) -> dict:
             Invoice.objects.bulk_create(invoices, batch_size=5000)
             lines = InvoiceLine.objects.bulk_create(
                 [
-                    InvoiceLine(invoice=i, ticket=t, amount=i.total, amount_paid=i.amount_paid)
+                    InvoiceLine(
+                        invoice=i,
+                        ticket=t,
+                        amount=i.total,
+                        ticket_total=i.total,
+                        amount_paid=i.amount_paid,
+                    )
                     for i, t in zip(invoices, tickets, strict=True)
                 ],
                 batch_size=5000,

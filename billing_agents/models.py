@@ -109,6 +109,26 @@ class BillingAgent(models.Model):
     credit_hold_days = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=[MaxValueValidator(365)]
     )
+    # What this payer calls its number on each job ("Claim #", "PO #"), printed on invoices.
+    reference_label = models.CharField(
+        "reference label",
+        max_length=30,
+        default="Reference",
+        db_default="Reference",
+        help_text="What this payer calls its number on each ticket, e.g. “Claim #” or “PO #”.",
+    )
+    reference_required = models.BooleanField(
+        "reference required",
+        default=False,
+        db_default=False,
+        help_text="A ticket needs this number before it can wait for payment.",
+    )
+    send_reminders = models.BooleanField(
+        "send overdue reminders",
+        default=True,
+        db_default=True,
+        help_text="Untick to never email this payer overdue reminders.",
+    )
     invoice_method = models.CharField(
         max_length=20, choices=InvoiceMethod.choices, default=InvoiceMethod.BATCH
     )

@@ -73,6 +73,8 @@ INSTALLED_APPS = [
     "simple_history",
     "axes",
     "csp",
+    "django_tasks",
+    "django_tasks_db",
     "core",
     "billing_agents",
     "customers",
@@ -208,6 +210,42 @@ EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "billing@repairshop.example")
+
+# Emails go out through django-tasks: queued in the project's own database and sent by
+# `python manage.py db_worker` (one or more, on any machine that reaches the database).
+# TASK_BACKEND=immediate sends inside the request instead (the tests use it).
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks.backends.immediate.ImmediateBackend"
+        if os.environ.get("TASK_BACKEND") == "immediate"
+        else "django_tasks_db.DatabaseBackend"
+    }
+}
+# Seconds before each retry of an email the mail server refused; then it is marked failed.
+EMAIL_RETRY_DELAYS = [60, 300, 1800, 7200]
+
+# Overdue reminders (`manage.py send_reminders`, daily): level n goes out once an invoice is
+# `days` past due; only the highest level reached is sent, and each level once per invoice.
+REMINDER_LEVELS = [
+    {
+        "days": 7,
+        "subject": "Reminder: invoice {number} is past due",
+        "message": "Our records show invoice {number} is now past due. If you have already "
+        "sent payment, thank you; otherwise please arrange payment of the balance below.",
+    },
+    {
+        "days": 30,
+        "subject": "Second reminder: invoice {number} is 30 days past due",
+        "message": "Invoice {number} is now 30 days past due. Please send payment of the "
+        "balance below, or contact us if there is a problem with the invoice.",
+    },
+    {
+        "days": 60,
+        "subject": "Final notice: invoice {number} is 60 days past due",
+        "message": "Invoice {number} is now 60 days past due and your account may be placed "
+        "on credit hold. Please pay the balance below at once or call us to discuss it.",
+    },
+]
 
 # Content-Security-Policy: only the shop's own files run; no inline script or style, no
 # eval (htmx is configured for that in base.html), no framing.

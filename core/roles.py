@@ -39,6 +39,8 @@ _MANAGER_PERMS = [
     "invoicing.void_remittance",
     "invoicing.write_off_invoice",
     "invoicing.refund_credit",
+    "core.view_letterhead",
+    "core.change_letterhead",
     # Unlock a login that django-axes locked: the admin's "Access attempts" list.
     "axes.view_accessattempt",
     "axes.delete_accessattempt",

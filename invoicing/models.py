@@ -506,7 +506,11 @@ class Invoice(models.Model):
 
 
 class InvoiceLine(models.Model):
-    """One ticket on an invoice; `amount` is the ticket's balance due when it was invoiced."""
+    """One ticket on an invoice; `amount` is the ticket's balance due when it was invoiced.
+
+    The other figures, the words and the items (InvoiceLineItem) are a snapshot of the
+    ticket taken then: an issued invoice shows what was billed, whatever the ticket says later.
+    """
 
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="lines")
     ticket = models.ForeignKey(
@@ -516,6 +520,17 @@ class InvoiceLine(models.Model):
     amount_paid = models.DecimalField(**MONEY, default=ZERO)
     # Mirrors invoice.status != deleted so a partial unique index can see it.
     is_live = models.BooleanField(default=True)
+    # The snapshot (see the docstring).
+    customer_name = models.CharField(max_length=200, blank=True)
+    description = models.CharField(max_length=300, blank=True)
+    reference_label = models.CharField(max_length=30, blank=True)
+    reference = models.CharField(max_length=60, blank=True)
+    subtotal = models.DecimalField(**MONEY, default=ZERO)
+    discount = models.DecimalField(**MONEY, default=ZERO)
+    tax = models.DecimalField(**MONEY, default=ZERO)
+    tax_rate_percent = models.DecimalField(max_digits=6, decimal_places=3, default=ZERO)
+    ticket_total = models.DecimalField(**MONEY, default=ZERO)
+    paid_before = models.DecimalField(**MONEY, default=ZERO)
 
     class Meta:
         ordering = ["ticket__created_at", "ticket_id"]
@@ -530,6 +545,14 @@ class InvoiceLine(models.Model):
                 & Q(amount_paid__lte=F("amount")),
                 name="invoice_line_paid_within_amount",
             ),
+            # What was billed is the ticket total less what the counter had taken.
+            models.CheckConstraint(
+                condition=Q(amount=F("ticket_total") - F("paid_before")),
+                name="invoice_line_billed_is_total_less_paid",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["reference"], name="invoice_line_reference"),
         ]
 
     def __str__(self) -> str:
@@ -538,6 +561,27 @@ class InvoiceLine(models.Model):
     @property
     def balance(self):
         return self.amount - self.amount_paid
+
+
+class InvoiceLineItem(models.Model):
+    """One ticket item as it stood when the invoice was created (part of the line's snapshot)."""
+
+    line = models.ForeignKey(InvoiceLine, on_delete=models.CASCADE, related_name="items")
+    position = models.PositiveSmallIntegerField()
+    description = models.CharField(max_length=300)
+    quantity = models.DecimalField(max_digits=10, decimal_places=2)
+    unit_price = models.DecimalField(**MONEY)
+    amount = models.DecimalField(**MONEY)
+    taxable = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["line", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["line", "position"], name="invoice_line_item_position"),
+        ]
+
+    def __str__(self) -> str:
+        return self.description
 
 
 class Remittance(models.Model):
@@ -776,3 +820,94 @@ class InvoiceableTicketQuerySet(TicketQuerySet):
 def invoiceable_tickets() -> InvoiceableTicketQuerySet:
     """All tickets, as a queryset with the invoice-create page's filters."""
     return InvoiceableTicketQuerySet(model=Ticket)
+
+
+class DeliveryKind(models.TextChoices):
+    INVOICE = "invoice", "Invoice"
+    STATEMENT = "statement", "Statement"
+    REMINDER = "reminder", "Overdue reminder"
+
+
+class DeliveryStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    # The invoice was paid or deleted before the worker reached a reminder for it.
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class EmailDelivery(models.Model):
+    """One email to a payer (invoice, statement or overdue reminder), sent by the task queue.
+
+    The row is written when the email is queued and updated by the worker after each
+    attempt, so the invoice page can say queued / sent / failed with the error.
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="deliveries")
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.PROTECT, null=True, blank=True, related_name="deliveries"
+    )
+    kind = models.CharField(max_length=12, choices=DeliveryKind.choices)
+    # 1, 2, 3 … for reminders (settings.REMINDER_LEVELS), 0 for everything else.
+    reminder_level = models.PositiveSmallIntegerField(default=0)
+    # Queued by the daily send_reminders job rather than by a clerk.
+    scheduled = models.BooleanField(default=False)
+    period_start = models.DateField(null=True, blank=True)
+    period_end = models.DateField(null=True, blank=True)
+    to_address = models.EmailField()
+    status = models.CharField(
+        max_length=12, choices=DeliveryStatus.choices, default=DeliveryStatus.QUEUED
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    queued_at = models.DateTimeField(default=timezone.now)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-queued_at", "-id"]
+        constraints = [
+            # Sending again while a send is queued does nothing (the services look first).
+            models.UniqueConstraint(
+                fields=["invoice", "kind", "reminder_level"],
+                condition=Q(status="queued", invoice__isnull=False),
+                name="delivery_one_queued_per_invoice",
+            ),
+            models.UniqueConstraint(
+                fields=["account", "period_start", "period_end"],
+                condition=Q(status="queued", kind="statement"),
+                name="delivery_one_queued_statement_per_period",
+            ),
+            # The daily job sends each reminder level of an invoice once, on any machine.
+            models.UniqueConstraint(
+                fields=["invoice", "reminder_level"],
+                condition=Q(kind="reminder", scheduled=True),
+                name="delivery_one_scheduled_reminder_per_level",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    kind="statement",
+                    invoice__isnull=True,
+                    period_start__isnull=False,
+                    period_end__isnull=False,
+                )
+                | (~Q(kind="statement") & Q(invoice__isnull=False)),
+                name="delivery_statement_has_period_others_an_invoice",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="reminder", reminder_level__gt=0)
+                | (~Q(kind="reminder") & Q(reminder_level=0)),
+                name="delivery_level_only_on_reminders",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["invoice", "kind"], name="delivery_invoice_kind"),
+            models.Index(fields=["account", "kind"], name="delivery_account_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to {self.to_address} ({self.get_status_display()})"

@@ -32,12 +32,20 @@ from invoicing.models import (
     CreditTransaction,
     Invoice,
     InvoiceLine,
+    InvoiceLineItem,
     InvoiceStatus,
     InvoiceWriteOff,
     Remittance,
     RemittanceAllocation,
 )
-from tickets.models import PaymentKind, PaymentMethod, Ticket, TicketPayment, write_totals
+from tickets.models import (
+    PaymentKind,
+    PaymentMethod,
+    Ticket,
+    TicketItem,
+    TicketPayment,
+    write_totals,
+)
 from tickets.services import move_tickets
 from tickets.transitions import Status
 
@@ -147,6 +155,48 @@ def _check_issue_date(issue_date: date, tickets: Iterable[Ticket]) -> None:
             )
 
 
+def snapshot_line(invoice: Invoice, ticket: Ticket) -> InvoiceLine:
+    """The invoice line for `ticket`: what it bills (the balance due) and the ticket's words
+    and figures as they stand now, so later edits to the ticket never alter the invoice."""
+    agent = ticket.billing_agent
+    return InvoiceLine(
+        invoice=invoice,
+        ticket=ticket,
+        amount=ticket.balance_due,
+        customer_name=ticket.customer.display_name if ticket.customer else "",
+        description=ticket.device or ticket.get_kind_display(),
+        reference_label=agent.reference_label if agent else "",
+        reference=ticket.payer_reference,
+        subtotal=ticket.subtotal,
+        discount=ticket.discount_amount,
+        tax=ticket.tax_amount,
+        tax_rate_percent=ticket.location.tax_rate_percent,
+        ticket_total=ticket.total,
+        paid_before=ticket.amount_paid,
+    )
+
+
+def snapshot_items(lines: Iterable[InvoiceLine]) -> list[InvoiceLineItem]:
+    """Copies of each saved line's ticket items (one query for all their tickets)."""
+    lines = list(lines)
+    by_ticket: dict[int, list[TicketItem]] = {}
+    for item in TicketItem.objects.filter(ticket_id__in=[line.ticket_id for line in lines]):
+        by_ticket.setdefault(item.ticket_id, []).append(item)
+    return [
+        InvoiceLineItem(
+            line=line,
+            position=position,
+            description=item.description,
+            quantity=item.quantity,
+            unit_price=item.unit_price,
+            amount=item.amount,
+            taxable=item.taxable,
+        )
+        for line in lines
+        for position, item in enumerate(by_ticket.get(line.ticket_id, []), 1)
+    ]
+
+
 @transaction.atomic
 def create_invoices(
     *,
@@ -181,7 +231,7 @@ def create_invoices(
 
     tickets = list(
         Ticket.objects.select_for_update(of=("self",))
-        .select_related("customer", "location")
+        .select_related("customer", "location", "billing_agent")
         .filter(pk__in=ids)
         .order_by("pk")
     )
@@ -237,7 +287,7 @@ def create_invoices(
         default_user=by,
     )
     lines = [
-        InvoiceLine(invoice=invoice, ticket=ticket, amount=ticket.balance_due)
+        snapshot_line(invoice, ticket)
         for invoice, group in zip(invoices, groups, strict=True)
         for ticket in group
     ]
@@ -250,6 +300,7 @@ def create_invoices(
         if taken_error is None:
             raise
         raise taken_error from error
+    InvoiceLineItem.objects.bulk_create(snapshot_items(lines), batch_size=1000)
     move_tickets(tickets, Status.INVOICED, by=by, note="Invoiced")
 
     if send_email:

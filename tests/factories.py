@@ -156,6 +156,8 @@ class InvoiceLineFactory(factory.django.DjangoModelFactory):
     invoice = factory.SubFactory(InvoiceFactory)
     ticket = factory.SubFactory(TicketFactory)
     amount = factory.LazyAttribute(lambda line: line.ticket.balance_due)
+    paid_before = 0
+    ticket_total = factory.LazyAttribute(lambda line: line.amount + line.paid_before)
 
 
 class CreditTransactionFactory(factory.django.DjangoModelFactory):

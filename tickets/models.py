@@ -246,6 +246,10 @@ class Ticket(models.Model):
     )
     device = models.CharField(max_length=200, blank=True)
     problem_description = models.TextField(blank=True)
+    # The payer's own number for this job (claim, PO, authorization); the agent names it.
+    payer_reference = models.CharField(
+        "payer reference", max_length=60, blank=True, default="", db_default=""
+    )
     discount_type = models.CharField(
         max_length=10, choices=DiscountType.choices, default=DiscountType.AMOUNT
     )
@@ -356,11 +360,18 @@ class Ticket(models.Model):
     def _moves(self, via: str) -> list[str]:
         return [t for t, who in TRANSITIONS[self.kind].get(self.status, {}).items() if who == via]
 
-    def _refusal(self, target: str) -> str | None:
+    def _refusal(self, target: str, via: str = STAFF) -> str | None:
         """Why a rule refuses the (table-allowed) move to `target` now, or None."""
         label = Status(target).label
         if target == Status.WAITING_FOR_PAYMENT and self.customer_id is None:
             return f"Attach a customer before moving {self.number} to {label}."
+        # Only a clerk's move asks for the reference: a deleted invoice's tickets go back.
+        if target == Status.WAITING_FOR_PAYMENT and via == STAFF and self.needs_payer_reference:
+            agent = self.billing_agent
+            return (
+                f"{agent.company_name} requires a {agent.reference_label} on every ticket; "
+                f"enter it before moving {self.number} to {label}."
+            )
         if target == Status.CLOSED and self.balance_due > 0:
             return (
                 f"{self.number} still has {format_money(self.balance_due)} due; "
@@ -372,6 +383,15 @@ class Ticket(models.Model):
                 "refund it before cancelling."
             )
         return None
+
+    @property
+    def needs_payer_reference(self) -> bool:
+        """The ticket's billing agent requires its reference number and the ticket has none."""
+        return bool(
+            self.billing_agent_id
+            and self.billing_agent.reference_required
+            and not self.payer_reference.strip()
+        )
 
     def check_move(self, target: str, *, via: str = STAFF, written_off: bool = False) -> None:
         """Raise InvalidTransition, with the reason for the clerk, unless `via` (STAFF: the
@@ -399,7 +419,7 @@ class Ticket(models.Model):
             )
         if written_off and via == INVOICING and target == Status.CLOSED:
             return
-        refusal = self._refusal(target)
+        refusal = self._refusal(target, via)
         if refusal:
             raise InvalidTransition(refusal)
 
