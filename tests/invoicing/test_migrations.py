@@ -1,5 +1,7 @@
 """The receivables-account data migration, run on rows written before accounts existed."""
 
+from decimal import Decimal
+
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
@@ -76,3 +78,67 @@ def test_fill_accounts_gives_every_invoiced_payer_one_account_and_repoints_its_r
     assert set(
         new.get_model("invoicing", "CreditTransaction").objects.values_list("account_id", flat=True)
     ) == {customers_account.pk}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_fill_snapshots_gives_old_lines_their_tickets_figures_and_items():
+    old = _migrate(
+        [
+            ("invoicing", "0009_snapshots_deliveries"),
+            ("billing_agents", "0003_references_reminders"),
+            ("customers", "0004_billing_cycle_moves_to_account"),
+        ]
+    )
+    try:
+        Agent = old.get_model("billing_agents", "BillingAgent")
+        Customer = old.get_model("customers", "Customer")
+        Location = old.get_model("tickets", "Location")
+        Ticket = old.get_model("tickets", "Ticket")
+        TicketItem = old.get_model("tickets", "TicketItem")
+        Account = old.get_model("invoicing", "Account")
+        Invoice = old.get_model("invoicing", "Invoice")
+        InvoiceLine = old.get_model("invoicing", "InvoiceLine")
+        agent = Agent.objects.create(company_name="Harbor", reference_label="Claim #")
+        customer = Customer.objects.create(
+            first_name="Ana", last_name="Ruiz", company_name="Ruiz & Co", billing_agent=agent
+        )
+        location = Location.objects.create(name="Main", tax_rate_percent="5.000")
+        ticket = Ticket.objects.create(
+            location=location,
+            customer=customer,
+            billing_agent=agent,
+            status="invoiced",
+            device="iPhone 12",
+            payer_reference="CLM-1",
+            subtotal="100.00",
+            tax_amount="5.00",
+            total="105.00",
+            amount_paid="25.00",
+            balance_due="80.00",
+        )
+        TicketItem.objects.create(ticket=ticket, description="Screen", unit_price="60.00")
+        TicketItem.objects.create(
+            ticket=ticket, description="Labour", quantity="2", unit_price="20.00"
+        )
+        account = Account.objects.create(billing_agent=agent)
+        invoice = Invoice.objects.create(
+            account=account, issue_date="2026-01-01", due_date="2026-01-31", total="80.00"
+        )
+        line = InvoiceLine.objects.create(invoice=invoice, ticket=ticket, amount="80.00")
+    finally:
+        new = _migrate([("invoicing", "0011_snapshot_constraint")])
+
+    filled = new.get_model("invoicing", "InvoiceLine").objects.get(pk=line.pk)
+    assert (filled.customer_name, filled.description) == ("Ana Ruiz (Ruiz & Co)", "iPhone 12")
+    assert (filled.reference_label, filled.reference) == ("Claim #", "CLM-1")
+    assert (filled.subtotal, filled.tax, filled.tax_rate_percent) == (
+        Decimal("100.00"),
+        Decimal("5.00"),
+        Decimal("5.000"),
+    )
+    assert (filled.ticket_total, filled.paid_before) == (Decimal("105.00"), Decimal("25.00"))
+    items = new.get_model("invoicing", "InvoiceLineItem").objects.filter(line_id=line.pk)
+    assert list(items.values_list("position", "description", "amount")) == [
+        (1, "Screen", Decimal("60.00")),
+        (2, "Labour", Decimal("40.00")),
+    ]
