@@ -8,9 +8,10 @@ from django.utils import timezone
 
 from billing_agents.models import BillingAgent
 from billing_runs.queries import due_payer_count
+from core.models import Letterhead
 from customers.models import Customer
 from invoicing.aging import aging_totals
-from invoicing.models import Account, Invoice
+from invoicing.models import Account, Invoice, InvoiceLine, InvoiceLineItem
 from statements.statements import build_statement, last_full_month
 from tickets.credit_hold import hold_for
 from tickets.models import Ticket
@@ -88,3 +89,17 @@ def test_the_seed_shows_a_month_of_receivables_at_first_login():
     assert hold_for(atlas) is not None
     assert hold_for(BillingAgent.objects.get(company_name="Greenfield University")) is None
     assert due_payer_count(today) >= 3
+
+
+@pytest.mark.django_db
+def test_the_seed_prints_itemized_invoices_with_claim_numbers_on_a_letterhead():
+    call_command("seed_demo", stdout=StringIO())
+    letterhead = Letterhead.current()
+    assert letterhead.pk and letterhead.tax_number and letterhead.remit_to
+    assert letterhead.logo_data_uri.startswith("data:image/png;base64,")
+    harbor = BillingAgent.objects.get(company_name="Harbor Insurance Group")
+    assert (harbor.reference_label, harbor.reference_required) == ("Claim #", True)
+    lines = InvoiceLine.objects.filter(invoice__account__billing_agent=harbor)
+    assert lines.exists() and not lines.filter(reference="").exists()
+    assert InvoiceLineItem.objects.filter(line__in=lines).exists()
+    assert BillingAgent.objects.filter(send_reminders=False).exists()

@@ -4,6 +4,7 @@ Running it again leaves the data as it is (it only re-checks the logins), so
 `make run` can call it every time.
 """
 
+import io
 import random
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -13,8 +14,10 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
+from PIL import Image, ImageDraw
 
 from billing_agents.models import BillingAgent, InvoiceMethod
+from core.models import Letterhead
 from core.roles import BILLING, FRONT_DESK, MANAGER, ROLE_PERMISSIONS, ensure_role_groups
 from customers.models import Customer
 from invoicing.accounts import account_for
@@ -64,6 +67,16 @@ AGENTS = [
     "Oakridge Senior Living",
     "Metro Courier Co-op",
 ]
+# What each payer calls its number on a job; the insurers refuse a bill without theirs.
+REFERENCES = {
+    "Harbor Insurance Group": ("Claim #", "CLM", True),
+    "Atlas Mutual Assurance": ("Claim #", "AMA", True),
+    "Summit Property Management": ("PO #", "PO", False),
+    "Northwind Logistics": ("PO #", "NWL", False),
+    "Bayview Medical Center": ("Authorization #", "AUTH", False),
+}
+# Greenfield only ever pays late and asked not to be chased by email.
+NO_REMINDERS = {"Greenfield University"}
 FIRST = [
     "James",
     "Mary",
@@ -262,7 +275,13 @@ class Command(BaseCommand):
                     invoice_method=rng.choice(list(InvoiceMethod)),
                 )
             )
+        for agent in agents:
+            label, _, required = REFERENCES.get(agent.company_name, ("Reference", "", False))
+            agent.reference_label, agent.reference_required = label, required
+            agent.send_reminders = agent.company_name not in NO_REMINDERS
+            agent.save(update_fields=["reference_label", "reference_required", "send_reminders"])
         agents[-1].deactivate()
+        self.letterhead()
         customers = []
         for i in range(100):
             first, last = rng.choice(FIRST), rng.choice(LAST)
@@ -296,6 +315,9 @@ class Command(BaseCommand):
                 billing_agent=customer.billing_agent if customer else None,
                 device=rng.choice(DEVICES) if kind == Kind.REPAIR else "",
                 problem_description=rng.choice(PROBLEMS) if kind == Kind.REPAIR else "",
+                payer_reference=self.reference_for(
+                    customer.billing_agent if customer else None, rng
+                ),
                 created_by=clerk,
             )
             catalogue = REPAIR_ITEMS if kind == Kind.REPAIR else SALE_ITEMS
@@ -333,6 +355,35 @@ class Command(BaseCommand):
             Ticket.objects.filter(pk=ticket.pk).update(created_at=created)
         self.invoice_some(agents, billing, rng)
         self.receivables_history(agents, locations, clerk, billing, rng)
+
+    @staticmethod
+    def reference_for(agent: BillingAgent | None, rng: random.Random) -> str:
+        """The payer's number for a new ticket: always where the payer requires one."""
+        if agent is None or agent.company_name not in REFERENCES:
+            return ""
+        _, prefix, required = REFERENCES[agent.company_name]
+        if not required and rng.random() < 0.3:
+            return ""
+        return f"{prefix}-{rng.randint(100000, 999999)}"
+
+    def letterhead(self) -> None:
+        """The shop's letterhead, with a small generated logo (a wrench-blue square)."""
+        image = Image.new("RGB", (120, 120), (13, 110, 253))
+        ImageDraw.Draw(image).ellipse((30, 30, 90, 90), fill=(255, 255, 255))
+        logo = io.BytesIO()
+        image.save(logo, format="PNG")
+        Letterhead.objects.create(
+            pk=Letterhead.SINGLETON_ID,
+            name="FixIt Repair Co.",
+            address="1200 Market Street, Suite 4\nSpringfield, CA 94100",
+            phone="(555) 010-2040",
+            email="billing@fixit.example",
+            tax_number="EIN 12-3456789",
+            remit_to="Cheques payable to FixIt Repair Co., 1200 Market Street, Springfield, "
+            "CA 94100.\nACH: First Valley Bank, routing 121000358, account 004417-22.",
+            logo=logo.getvalue(),
+            logo_content_type="image/png",
+        )
 
     def walk(self, ticket: Ticket, rng: random.Random, clerk, n: int) -> None:
         """Move a new ticket along the workflow to a status chosen so every status occurs."""
@@ -449,6 +500,7 @@ class Command(BaseCommand):
             location=location,
             customer=customer,
             billing_agent=agent,
+            payer_reference=self.reference_for(agent, rng),
             created_by=clerk,
         )
         for description, price, taxable in rng.sample(REPAIR_ITEMS, 2):
