@@ -28,5 +28,6 @@ urlpatterns = [
     path("customers/", include("customers.urls")),
     path("tickets/", include("tickets.urls")),
     path("invoices/", include("invoicing.urls")),
+    path("settings/", include("core.urls")),
     path("", include("dashboard.urls")),
 ]
