@@ -24,14 +24,8 @@ class SearchText(Func):
     function = "customer_search_key"
     output_field = TextField()
 
-    def __init__(self, *, inline: bool = False) -> None:
+    def __init__(self) -> None:
         super().__init__(*(F(name) for name in SEARCH_FIELDS))
-        self.inline = inline
-
-    def as_postgresql(self, compiler, connection, **extra_context):
-        if self.inline:
-            return self.as_sqlite(compiler, connection, **extra_context)
-        return self.as_sql(compiler, connection, **extra_context)
 
     def as_sqlite(self, compiler, connection, **extra_context):
         return super().as_sql(
@@ -43,18 +37,26 @@ class SearchText(Func):
         )
 
 
-# Words shorter than a trigram cannot use the trigram index; for them PostgreSQL scans
-# the table, and the inline concatenation is cheaper per row than the PL/pgSQL function.
+# Words shorter than a trigram cannot use the trigram index: a one- or two-letter word
+# matches the start of the first name, last name or company instead, which btree
+# indexes answer (migration 0005), as a clerk typing "jo" means Joan or Johnson.
 MIN_INDEXED_WORD = 3
+NAME_FIELDS = ("first_name", "last_name", "company_name")
+
+
+def _starts_a_name(word: str) -> Q:
+    return Q(*(Q(**{f"{name}__istartswith": word}) for name in NAME_FIELDS), _connector=Q.OR)
 
 
 class CustomerQuerySet(models.QuerySet):
     def search(self, q: str) -> "CustomerQuerySet":
         """Every word of `q` must appear in the name, company, phone or email.
 
-        Each word is one case-insensitive `icontains` on the fields joined by spaces
-        (SearchText); on PostgreSQL a trigram GIN index on exactly that expression
-        (migration 0003) answers it, so the lookup stays fast at 50,000 customers.
+        Each word of three letters or more is one case-insensitive `icontains` on the
+        fields joined by spaces (SearchText); on PostgreSQL a trigram GIN index on exactly
+        that expression (migration 0003) answers it, so the lookup stays fast at 50,000
+        customers. A shorter word matches the start of a first name, last name or company
+        (btree prefix indexes, migration 0005).
 
         Matches come ordered by name case-insensitively. Besides reading better, that
         order cannot be served by the (last_name, first_name, id) btree, which keeps the
@@ -65,12 +67,12 @@ class CustomerQuerySet(models.QuerySet):
         words = q.split()
         if not words:
             return self
-        queryset = self.alias(search_text=SearchText(), search_text_inline=SearchText(inline=True))
+        queryset = self.alias(search_text=SearchText())
         for word in words:
             if len(word) >= MIN_INDEXED_WORD:
                 queryset = queryset.filter(search_text__icontains=word)
             else:
-                queryset = queryset.filter(search_text_inline__icontains=word)
+                queryset = queryset.filter(_starts_a_name(word))
         return queryset.order_by(Lower("last_name"), Lower("first_name"), "id")
 
     def for_list(self) -> "CustomerQuerySet":

@@ -21,6 +21,7 @@ from core.errors import DomainError
 from core.forms import add_domain_error
 from core.htmx import is_partial_request, page_or_partial
 from core.inputs import parse_id, search_text
+from core.paging import ShopPaginator
 from core.plans import billing_enabled, requires_billing_plan
 from customers.forms import AGENT_SEARCH_THRESHOLD, CustomerForm
 from customers.models import Customer
@@ -52,7 +53,9 @@ def customer_list(request: HttpRequest) -> TemplateResponse:
     """The lookup: search as you type over name, company, phone and email, paginated."""
     q = _query(request)
     customers = Customer.objects.search(q).for_list()
-    page_obj = Paginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))
+    page_obj = ShopPaginator(customers, PAGE_SIZE, filtered=bool(q)).get_page(
+        request.GET.get("page")
+    )
     context = {
         "q": q,
         "page_obj": page_obj,
