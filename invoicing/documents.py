@@ -1,0 +1,213 @@
+"""The invoice as a document: what the invoice page, the print page, the PDF and the email
+show, read from the lines' snapshots (never the live tickets) in a fixed number of queries.
+
+Templates get `InvoiceDocument.context()`: `document`, `invoice`, `payer`, `lines`
+(DocumentLine), `totals` and `letterhead` (the shop's name is `letterhead.name`). The email
+templates (templates/invoicing/email/invoice.*) render with exactly that context, and
+the PDF is `invoice_pdf(invoice)`.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import Prefetch
+
+from billing_agents.models import BillingAgent
+from core.models import Letterhead
+from core.money import ZERO
+from core.pdf import render_pdf
+from customers.models import Customer
+from invoicing.models import Invoice, InvoiceLine, InvoiceLineItem, InvoiceStatus
+from tickets.models import Ticket
+
+PRINT_TEMPLATE = "invoicing/invoice_print.html"
+
+
+def percent(rate: Decimal) -> str:
+    """A tax rate as printed: 8.250 → "8.25%", 10.000 → "10%", 0 → "0%"."""
+    return f"{rate.normalize():f}%" if rate else "0%"
+
+
+@dataclass(frozen=True)
+class DocumentLine:
+    """One ticket on the invoice, as billed: the line's snapshot and its items."""
+
+    line: InvoiceLine
+    items: list[InvoiceLineItem]
+
+    @property
+    def ticket_id(self) -> int:
+        return self.line.ticket_id
+
+    @property
+    def ticket_number(self) -> str:
+        return Ticket(pk=self.line.ticket_id).number
+
+    @property
+    def customer_name(self) -> str:
+        return self.line.customer_name
+
+    @property
+    def description(self) -> str:
+        return self.line.description
+
+    @property
+    def reference(self) -> str:
+        """ "Claim # C-123" (the agent's label and the ticket's reference), or ""."""
+        if not self.line.reference:
+            return ""
+        return f"{self.line.reference_label or 'Reference'} {self.line.reference}"
+
+    @property
+    def subtotal(self) -> Decimal:
+        return self.line.subtotal
+
+    @property
+    def discount(self) -> Decimal:
+        return self.line.discount
+
+    @property
+    def tax(self) -> Decimal:
+        return self.line.tax
+
+    @property
+    def tax_rate(self) -> str:
+        return percent(self.line.tax_rate_percent)
+
+    @property
+    def ticket_total(self) -> Decimal:
+        return self.line.ticket_total
+
+    @property
+    def paid_before(self) -> Decimal:
+        """Deposits and payments taken at the counter before the ticket was invoiced."""
+        return self.line.paid_before
+
+    @property
+    def amount(self) -> Decimal:
+        """What the invoice bills for the ticket: its total less what was paid before."""
+        return self.line.amount
+
+    @property
+    def amount_paid(self) -> Decimal:
+        """Paid on this line since the invoice was issued (remittances)."""
+        return self.line.amount_paid
+
+    @property
+    def balance(self) -> Decimal:
+        return self.line.balance
+
+
+@dataclass(frozen=True)
+class DocumentTotals:
+    """The invoice's figures: the lines' snapshots added up, then what was paid since."""
+
+    subtotal: Decimal
+    discount: Decimal
+    tax: Decimal
+    # The tax rate when every line has the same one ("8.25%"), else "".
+    tax_rate: str
+    tickets_total: Decimal
+    paid_before: Decimal
+    total: Decimal
+    paid_since: Decimal
+    written_off: Decimal
+    balance: Decimal
+
+
+@dataclass(frozen=True)
+class InvoiceDocument:
+    invoice: Invoice
+    payer: BillingAgent | Customer
+    lines: list[DocumentLine]
+    totals: DocumentTotals
+    terms_days: int
+    letterhead: Letterhead
+
+    @property
+    def number(self) -> str:
+        return self.invoice.number
+
+    @property
+    def due_date(self) -> date:
+        return self.invoice.due_date
+
+    @property
+    def terms(self) -> str:
+        """ "Net 30 days", or "Due on receipt" for an invoice due the day it was issued."""
+        if self.terms_days == 0:
+            return "Due on receipt"
+        return f"Net {self.terms_days} day{'s' if self.terms_days != 1 else ''}"
+
+    @property
+    def mark(self) -> str:
+        """The word stamped on the document: DELETED, PAID, WRITTEN OFF, or ""."""
+        return {
+            InvoiceStatus.DELETED: "DELETED",
+            InvoiceStatus.PAID: "PAID",
+            InvoiceStatus.WRITTEN_OFF: "WRITTEN OFF",
+        }.get(self.invoice.status, "")
+
+    @property
+    def filename(self) -> str:
+        return f"{self.invoice.number}.pdf"
+
+    def context(self) -> dict:
+        """What the print page, the PDF and the email templates render."""
+        return {
+            "document": self,
+            "invoice": self.invoice,
+            "payer": self.payer,
+            "lines": self.lines,
+            "totals": self.totals,
+            "letterhead": self.letterhead,
+        }
+
+
+def _totals(invoice: Invoice, lines: list[DocumentLine]) -> DocumentTotals:
+    def added(field: str) -> Decimal:
+        return sum((getattr(row, field) for row in lines), ZERO)
+
+    rates = {row.line.tax_rate_percent for row in lines}
+    return DocumentTotals(
+        subtotal=added("subtotal"),
+        discount=added("discount"),
+        tax=added("tax"),
+        tax_rate=percent(rates.pop()) if len(rates) == 1 else "",
+        tickets_total=added("ticket_total"),
+        paid_before=added("paid_before"),
+        total=invoice.total,
+        paid_since=invoice.amount_paid,
+        written_off=invoice.written_off,
+        balance=invoice.balance,
+    )
+
+
+def invoice_document(invoice: Invoice) -> InvoiceDocument:
+    """The invoice's document: three queries (lines with their tickets, their items, the
+    letterhead) however many lines, plus the account if `invoice` came without it
+    (Invoice.objects.with_account())."""
+    rows = (
+        invoice.lines.select_related("ticket")
+        .prefetch_related(Prefetch("items", queryset=InvoiceLineItem.objects.order_by("position")))
+        .order_by("ticket__created_at", "ticket_id")
+    )
+    lines = [DocumentLine(line=line, items=list(line.items.all())) for line in rows]
+    return InvoiceDocument(
+        invoice=invoice,
+        payer=invoice.account.payer,
+        lines=lines,
+        totals=_totals(invoice, lines),
+        terms_days=(invoice.due_date - invoice.issue_date).days,
+        letterhead=Letterhead.current(),
+    )
+
+
+def invoice_pdf(invoice: Invoice) -> bytes:
+    """The invoice as a PDF: the print page's template rendered by WeasyPrint."""
+    return document_pdf(invoice_document(invoice))
+
+
+def document_pdf(document: InvoiceDocument) -> bytes:
+    return render_pdf(PRINT_TEMPLATE, document.context())
