@@ -1,58 +1,55 @@
-"""Sending a statement of account to the payer."""
+"""Emailing a statement of account to the payer: queued, and sent by the worker."""
 
-import logging
+from django.db import transaction
 
-from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
-
+from invoicing.delivery import retry_delivery
+from invoicing.models import Account, DeliveryKind, DeliveryStatus, EmailDelivery
 from invoicing.services import NoEmailAddress
+from invoicing.tasks import enqueue_delivery
 from statements.statements import Statement
-
-logger = logging.getLogger(__name__)
-
-
-def statement_email_context(statement: Statement) -> dict:
-    return {
-        "statement": statement,
-        "account": statement.account,
-        "payer": statement.account.payer,
-        "SHOP_NAME": settings.SHOP_NAME,
-    }
+from statements.tasks import send_statement_email
 
 
-def send_statement_email(*, statement: Statement, by) -> str:
-    """Email the statement (text and HTML) to the payer's address and return the address.
+@transaction.atomic
+def queue_statement_email(*, statement: Statement, by) -> EmailDelivery:
+    """Queue the statement (PDF attached) to the payer's address; the worker rebuilds it
+    from the account and the period, so it shows the account as it stands when it goes.
 
-    Raises NoEmailAddress when the payer has none; a mail-server error reaches the caller.
-    Nothing is written to the database: the statement is recomputed whenever it is asked.
+    While the same period's statement is still queued for the account, that one is
+    returned (`already_queued = True`) and nothing new is written. Raises NoEmailAddress
+    when the payer has none.
     """
-    account = statement.account
+    shown = statement.account
+    if not shown.email:
+        raise NoEmailAddress(f"{shown.name} has no email address; add one to email the statement.")
+    # A payer never invoiced gets its account now; its row lock serialises two clerks
+    # emailing the same statement.
+    saved = shown if shown.pk else Account.objects.for_payer(shown.payer)
+    account = (
+        Account.objects.select_for_update(of=("self",))
+        .select_related("billing_agent", "customer")
+        .get(pk=saved.pk)
+    )
     address = account.email
-    if not address:
-        raise NoEmailAddress(
-            f"{account.name} has no email address; add one to email the statement."
-        )
-    context = statement_email_context(statement)
-    subject = (
-        f"{settings.SHOP_NAME}: statement of account "
-        f"{statement.start:%Y-%m-%d} to {statement.end:%Y-%m-%d}"
+    period = {"period_start": statement.start, "period_end": statement.end}
+    existing = account.deliveries.filter(
+        kind=DeliveryKind.STATEMENT, status=DeliveryStatus.QUEUED, **period
+    ).first()
+    if existing is not None:
+        existing.already_queued = True
+        return existing
+    delivery = EmailDelivery.objects.create(
+        account=account,
+        kind=DeliveryKind.STATEMENT,
+        to_address=address,
+        requested_by=by if getattr(by, "pk", None) else None,
+        **period,
     )
-    message = EmailMultiAlternatives(
-        subject=subject,
-        body=render_to_string("statements/email/statement.txt", context),
-        to=[address],
-    )
-    message.attach_alternative(
-        render_to_string("statements/email/statement.html", context), "text/html"
-    )
-    message.send()
-    logger.info(
-        "Statement %s..%s of %s sent to %s by %s",
-        statement.start,
-        statement.end,
-        account.token,
-        address,
-        getattr(by, "username", by),
-    )
-    return address
+    enqueue_delivery(delivery, send_statement_email)
+    delivery.already_queued = False
+    return delivery
+
+
+def retry_statement_email(*, delivery: EmailDelivery, by) -> EmailDelivery:
+    """Send a failed statement email again (invoicing.delivery.retry_delivery's rules)."""
+    return retry_delivery(delivery=delivery, by=by, task=send_statement_email)
