@@ -17,7 +17,15 @@ from typing import TextIO
 from django.db import connection
 from django.utils import timezone
 
-SECTIONS = ["customer_lookup", "agent_list", "invoicing", "statements", "aging"]
+SECTIONS = [
+    "customer_lookup",
+    "agent_list",
+    "invoicing",
+    "statements",
+    "aging",
+    "exports",
+    "documents",
+]
 COMMAND = "make bench  (scripts/with_postgres.sh .venv/bin/python -m benchmarks)"
 
 

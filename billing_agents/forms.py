@@ -42,9 +42,17 @@ class BillingAgentForm(forms.ModelForm):
             "net_terms_days",
             "credit_hold_days",
             "invoice_method",
+            "reference_label",
+            "reference_required",
+            "send_reminders",
             "notes",
         ]
-        labels = {"credit_hold_days": "Credit hold after (days past due)"}
+        labels = {
+            "credit_hold_days": "Credit hold after (days past due)",
+            "reference_label": "Reference label",
+            "reference_required": "Require it on every ticket",
+            "send_reminders": "Send overdue reminders",
+        }
         widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
         field_classes = {
             "credit_limit": MoneyField,

@@ -168,7 +168,7 @@ def _bill(
         return RunResult(account, Outcome.FAILED, note=f"{error.message} Nothing created.")
     notes = []
     if send:
-        notes.append(f"emailed to {account.email}")
+        notes.append(f"email queued to {account.email}")
     elif email:
         notes.append("not emailed: no email address")
     if later:
@@ -193,8 +193,9 @@ def run_billing(
 ) -> list[RunResult]:
     """Invoice each payer whose cycle is due, in the order given, by its invoice method
     (Account.prefers_batch: one invoice for all its tickets, else one per ticket), issued
-    today; optionally email the invoices (after each payer's commit; a payer without an
-    email address is invoiced and reported, not refused). Sets last_billed_on = today.
+    today; optionally email the invoices (queued with each payer's invoices, sent by the
+    worker; a payer without an email address is invoiced and reported, not refused).
+    Sets last_billed_on = today.
 
     `seen` (account id -> ticket ids) are the tickets the clerk was shown: only those are
     invoiced, a ticket added since is left for later and named in the result, and an

@@ -261,7 +261,7 @@ class InvoiceFilterForm(forms.Form):
         label="Search",
         widget=forms.SearchInput(
             attrs={
-                "placeholder": "Invoice or ticket number, payer name or email",
+                "placeholder": "Invoice or ticket number, payer, or claim/PO reference",
                 "autocomplete": "off",
             }
         ),
@@ -310,6 +310,20 @@ class InvoiceFilterForm(forms.Form):
         if data.get("due_to"):
             invoices = invoices.filter(due_date__lte=data["due_to"])
         return invoices.search(data.get("q") or "")
+
+
+class PaymentExportForm(forms.Form):
+    """The received-date range of the payments export (GET); either end may stay open."""
+
+    received_from = DocumentDateField(required=False, label="Received from", widget=DATE_INPUT)
+    received_to = DocumentDateField(required=False, label="Received to", widget=DATE_INPUT)
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("received_from"), data.get("received_to")
+        if start and end and start > end:
+            self.add_error("received_to", "The end date is before the start date.")
+        return data
 
 
 # --- corrections -----------------------------------------------------------------------

@@ -372,8 +372,9 @@ class InvoiceQuerySet(models.QuerySet):
 
     def search(self, text: str) -> "InvoiceQuerySet":
         """Match an invoice number (INV-000012 or 12), a ticket on the invoice (T-000123 or
-        t123; "#123" is invoice 123 or ticket 123), or the payer's name or email. Invoices
-        found by a ticket list the live ones first."""
+        t123; "#123" is invoice 123 or ticket 123), the payer's name or email, or the start
+        of a line's payer reference (claim or PO number, any case). Invoices found by a
+        ticket list the live ones first."""
         text = text.strip()
         if not text:
             return self
@@ -390,6 +391,9 @@ class InvoiceQuerySet(models.QuerySet):
             | Q(account__customer__last_name__icontains=text)
             | Q(account__customer__company_name__icontains=text)
             | Q(account__customer__email__icontains=text)
+            | Exists(
+                InvoiceLine.objects.filter(invoice=OuterRef("pk"), reference__istartswith=text)
+            )
         )
         number = parse_id(digits)
         if number is not None:
@@ -478,6 +482,8 @@ class Invoice(models.Model):
         indexes = [
             models.Index(fields=["account", "status"]),
             models.Index(fields=["status", "due_date"]),
+            # The list's and the export's order: the first rows come without a sort.
+            models.Index(fields=["-issue_date", "-id"], name="invoice_list_order"),
         ]
 
     def __str__(self) -> str:
@@ -551,9 +557,6 @@ class InvoiceLine(models.Model):
                 name="invoice_line_billed_is_total_less_paid",
             ),
         ]
-        indexes = [
-            models.Index(fields=["reference"], name="invoice_line_reference"),
-        ]
 
     def __str__(self) -> str:
         return f"{self.invoice.number} / {self.ticket.number}"
@@ -620,6 +623,8 @@ class Remittance(models.Model):
                 name="remittance_void_has_reason",
             ),
         ]
+        # The payments export's order, so its first rows stream without a sort.
+        indexes = [models.Index(fields=["received_on", "id"], name="remittance_received_order")]
 
     def __str__(self) -> str:
         return f"{self.get_method_display()} {format_money(self.amount)} for {self.paid_for}"

@@ -12,11 +12,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.db.models import Max
-from django.template.loader import render_to_string
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
@@ -30,6 +27,8 @@ from invoicing.models import (
     Account,
     CreditKind,
     CreditTransaction,
+    DeliveryKind,
+    EmailDelivery,
     Invoice,
     InvoiceLine,
     InvoiceLineItem,
@@ -38,6 +37,7 @@ from invoicing.models import (
     Remittance,
     RemittanceAllocation,
 )
+from invoicing.tasks import enqueue_delivery, send_invoice_email
 from tickets.models import (
     PaymentKind,
     PaymentMethod,
@@ -215,8 +215,8 @@ def create_invoices(
 
     Race-safe: the tickets are locked in id order and re-checked inside the lock, so of two
     clerks invoicing the same tickets one wins and the other gets TicketsAlreadyInvoiced;
-    the partial unique index on live lines backs this up. With `send_email`, the invoice
-    emails go out after the transaction commits.
+    the partial unique index on live lines backs this up. With `send_email`, each invoice's
+    email is queued (invoicing.tasks sends it, PDF attached, once this commits).
     """
     terms = _check_account(account)
     ids = sorted({int(pk) for pk in ticket_ids})
@@ -304,9 +304,19 @@ def create_invoices(
     move_tickets(tickets, Status.INVOICED, by=by, note="Invoiced")
 
     if send_email:
-        by_id = getattr(by, "pk", None)
-        for invoice in invoices:
-            transaction.on_commit(lambda pk=invoice.pk: _deliver(pk, by_id), robust=True)
+        # New invoices have no email queued yet (invoicing.delivery dedupes a resend).
+        deliveries = EmailDelivery.objects.bulk_create(
+            EmailDelivery(
+                account=account,
+                invoice=invoice,
+                kind=DeliveryKind.INVOICE,
+                to_address=account.email,
+                requested_by=by if getattr(by, "pk", None) else None,
+            )
+            for invoice in invoices
+        )
+        for delivery in deliveries:
+            enqueue_delivery(delivery, send_invoice_email)
     return invoices
 
 
@@ -930,63 +940,6 @@ def record_account_payment(
         confirmed=confirmed,
         by=by,
     )
-
-
-# --- email -----------------------------------------------------------------------------
-
-
-def invoice_email_context(invoice: Invoice) -> dict:
-    lines = list(
-        invoice.lines.select_related("ticket__customer").order_by("ticket__created_at", "ticket_id")
-    )
-    return {
-        "invoice": invoice,
-        "payer": invoice.account.payer,
-        "lines": lines,
-        "SHOP_NAME": settings.SHOP_NAME,
-    }
-
-
-def _deliver(invoice_id: int, by_id: int | None) -> None:
-    """Render and send one invoice email, then record when and to whom it went."""
-    invoice = Invoice.objects.with_account().get(pk=invoice_id)
-    address = invoice.account.email
-    if not address:
-        raise NoEmailAddress(f"{invoice.account.name} has no email address.")
-    context = invoice_email_context(invoice)
-    subject = f"{settings.SHOP_NAME}: invoice {invoice.number}"
-    message = EmailMultiAlternatives(
-        subject=subject,
-        body=render_to_string("invoicing/email/invoice.txt", context),
-        to=[address],
-    )
-    message.attach_alternative(
-        render_to_string("invoicing/email/invoice.html", context), "text/html"
-    )
-    message.send()
-    invoice.sent_at = timezone.now()
-    invoice.sent_to = address
-    invoice._history_user = None
-    if by_id is not None:
-        from django.contrib.auth import get_user_model
-
-        invoice._history_user = get_user_model().objects.filter(pk=by_id).first()
-    invoice.save(update_fields=["sent_at", "sent_to", "updated_at"])
-
-
-@transaction.atomic
-def send_invoice_email(*, invoice: Invoice, by) -> None:
-    """Email the invoice to the payer once the transaction commits, and record
-    sent_at / sent_to. A mail-server error reaches the caller (nothing is recorded)."""
-    invoice = Invoice.objects.with_account().get(pk=invoice.pk)
-    if invoice.status == InvoiceStatus.DELETED:
-        raise DomainError(f"{invoice.number} is deleted and cannot be sent.")
-    if not invoice.account.email:
-        raise NoEmailAddress(
-            f"{invoice.account.name} has no email address; add one to send the invoice."
-        )
-    by_id = getattr(by, "pk", None)
-    transaction.on_commit(lambda: _deliver(invoice.pk, by_id))
 
 
 # --- corrections: void a payment, write off a balance, void a write-off ----------------

@@ -6,10 +6,13 @@ app_name = "invoicing"
 
 urlpatterns = [
     path("", views.invoice_list, name="invoice_list"),
+    path("export.csv", views.invoice_export, name="invoice_export"),
+    path("payments/export.csv", views.payment_export, name="payment_export"),
     path("new/", views.invoice_create, name="invoice_create"),
     path("new/payers/", views.invoice_payer_search, name="invoice_payer_search"),
     path("<id:pk>/", views.invoice_detail, name="invoice_detail"),
     path("<id:pk>/print/", views.invoice_print, name="invoice_print"),
+    path("<id:pk>/pdf/", views.invoice_pdf, name="invoice_pdf"),
     path("<id:pk>/remittance/", views.invoice_remittance, name="invoice_remittance"),
     path("<id:pk>/apply-credit/", views.invoice_apply_credit, name="invoice_apply_credit"),
     path(
@@ -19,6 +22,13 @@ urlpatterns = [
     ),
     path("<id:pk>/delete/", views.invoice_delete, name="invoice_delete"),
     path("<id:pk>/send/", views.invoice_send, name="invoice_send"),
+    path("<id:pk>/emails/", views.invoice_emails, name="invoice_emails"),
+    path("<id:pk>/remind/", views.invoice_remind, name="invoice_remind"),
+    path(
+        "<id:pk>/emails/<id:delivery_id>/retry/",
+        views.delivery_retry,
+        name="delivery_retry",
+    ),
     path(
         "<id:pk>/remittances/<id:remittance_id>/void/",
         views.remittance_void,

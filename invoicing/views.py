@@ -1,6 +1,5 @@
 """Invoice pages: thin views that parse the request, call the services and render."""
 
-import smtplib
 from dataclasses import dataclass
 from decimal import Decimal
 from urllib.parse import urlencode
@@ -24,8 +23,9 @@ from core.forms import add_domain_error
 from core.htmx import confirm_response, is_partial_request, page_or_partial
 from core.inputs import InvalidInput, parse_decimal, parse_id, search_text
 from core.money import MAX_MONEY, ZERO, format_money, to_cents
+from core.spreadsheets import csv_download
 from customers.models import Customer
-from invoicing import services
+from invoicing import delivery, exports, services
 from invoicing.accounts import (
     account_for,
     account_from_token,
@@ -33,9 +33,11 @@ from invoicing.accounts import (
     customer_receivables,
     search_payers,
 )
+from invoicing.documents import document_pdf, invoice_document
 from invoicing.forms import (
     CreateInvoicesForm,
     InvoiceFilterForm,
+    PaymentExportForm,
     RemittanceForm,
     TicketFilterForm,
     VoidForm,
@@ -46,6 +48,7 @@ from invoicing.models import (
     Account,
     CreditKind,
     CreditTransaction,
+    EmailDelivery,
     Invoice,
     InvoiceStatus,
     InvoiceWriteOff,
@@ -53,6 +56,7 @@ from invoicing.models import (
     RemittanceAllocation,
     invoiceable_tickets,
 )
+from invoicing.reminders import clerk_reminder_level
 from tickets.models import PaymentMethod
 
 PAGE_SIZE = 25
@@ -82,9 +86,40 @@ def invoice_list(request: HttpRequest) -> TemplateResponse:
         "page": page,
         "invoices": page.object_list,
         "query": query.urlencode(),
+        "payment_export_form": PaymentExportForm(),
     }
     template = page_or_partial(request, "invoicing/invoice_list.html", "invoice-table")
     return TemplateResponse(request, template, context)
+
+
+@require_GET
+@permission_required("invoicing.view_invoice", raise_exception=True)
+def invoice_export(request: HttpRequest) -> HttpResponse:
+    """The list with its current filters (every page, same order) as CSV, streamed."""
+    filters = InvoiceFilterForm(request.GET or None)
+    if filters.is_bound and not filters.is_valid():
+        # Nothing is exported: the list shows each filter's message beside it.
+        response = invoice_list(request)
+        response.status_code = 422
+        return response
+    today = timezone.localdate()
+    rows = exports.invoice_rows(filters.apply(Invoice.objects.for_list()), today=today)
+    return csv_download(f"invoices-{today:%Y-%m-%d}.csv", exports.INVOICE_HEADER, rows)
+
+
+@require_GET
+@permission_required("invoicing.view_remittance", raise_exception=True)
+def payment_export(request: HttpRequest) -> HttpResponse:
+    """Payments received in a date range (`received_from`, `received_to`; either open) as
+    CSV, streamed: one row per allocation, one for the credit each payment left."""
+    form = PaymentExportForm(request.GET)
+    if not form.is_valid():
+        context = {"payment_export_form": form}
+        return TemplateResponse(request, "invoicing/payment_export.html", context, status=422)
+    start, end = form.cleaned_data["received_from"], form.cleaned_data["received_to"]
+    span = "".join(f"-{word}-{day:%Y-%m-%d}" for word, day in (("from", start), ("to", end)) if day)
+    rows = exports.payment_rows(exports.payments_received(start, end))
+    return csv_download(f"payments{span}.csv", exports.PAYMENT_HEADER, rows)
 
 
 # --- create ----------------------------------------------------------------------------
@@ -227,9 +262,7 @@ def _payments_on(invoice: Invoice):
 
 
 def _invoice_context(invoice: Invoice) -> dict:
-    lines = list(
-        invoice.lines.select_related("ticket__customer").order_by("ticket__created_at", "ticket_id")
-    )
+    document = invoice_document(invoice)
     remittances = list(
         _payments_on(invoice)
         .select_related("recorded_by", "voided_by")
@@ -266,9 +299,7 @@ def _invoice_context(invoice: Invoice) -> dict:
     )
     write_offs = list(invoice.write_offs.select_related("created_by", "voided_by"))
     return {
-        "invoice": invoice,
-        "payer": invoice.account.payer,
-        "lines": lines,
+        **document.context(),
         "remittances": remittances,
         "credit_applied": credit_applied,
         "overpaid": overpaid,
@@ -316,7 +347,11 @@ def _history(invoice: Invoice) -> list[dict]:
 @permission_required("invoicing.view_invoice", raise_exception=True)
 def invoice_detail(request: HttpRequest, pk: int) -> TemplateResponse:
     invoice = get_object_or_404(Invoice.objects.with_account(), pk=pk)
-    context = {**_invoice_context(invoice), "history": _history(invoice)}
+    context = {
+        **_invoice_context(invoice),
+        "history": _history(invoice),
+        "emails": delivery.invoice_emails(invoice),
+    }
     return TemplateResponse(request, "invoicing/invoice_detail.html", context)
 
 
@@ -324,7 +359,19 @@ def invoice_detail(request: HttpRequest, pk: int) -> TemplateResponse:
 @permission_required("invoicing.view_invoice", raise_exception=True)
 def invoice_print(request: HttpRequest, pk: int) -> TemplateResponse:
     invoice = get_object_or_404(Invoice.objects.with_account(), pk=pk)
-    return TemplateResponse(request, "invoicing/invoice_print.html", _invoice_context(invoice))
+    context = invoice_document(invoice).context()
+    return TemplateResponse(request, "invoicing/invoice_print.html", context)
+
+
+@require_GET
+@permission_required("invoicing.view_invoice", raise_exception=True)
+def invoice_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    """The print page as a PDF download (a deleted invoice too, marked DELETED)."""
+    invoice = get_object_or_404(Invoice.objects.with_account(), pk=pk)
+    document = invoice_document(invoice)
+    response = HttpResponse(document_pdf(document), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{document.filename}"'
+    return response
 
 
 # --- remittance ------------------------------------------------------------------------
@@ -895,28 +942,82 @@ def invoice_delete(request: HttpRequest, pk: int) -> HttpResponse:
     return _redirect(request, invoice.get_absolute_url())
 
 
+EMAILS_PARTIAL = "invoicing/includes/deliveries.html#invoice-emails"
+
+
+def _emails_response(request: HttpRequest, invoice: Invoice, *, status: int = 200) -> HttpResponse:
+    """After an email action: the Emails section for htmx, the invoice page otherwise."""
+    if is_partial_request(request):
+        context = {"invoice": invoice, "emails": delivery.invoice_emails(invoice)}
+        return TemplateResponse(request, EMAILS_PARTIAL, context, status=status)
+    return HttpResponseRedirect(invoice.get_absolute_url() + "#invoice-emails")
+
+
+def _queued_message(request: HttpRequest, queued: EmailDelivery, what: str) -> None:
+    to = queued.to_address
+    if queued.already_queued:
+        messages.info(request, f"{what} to {to} is queued already; it goes out in a moment.")
+    else:
+        messages.success(request, f"Queued: {what} goes to {to} in a moment.")
+
+
+@require_GET
+@permission_required("invoicing.view_invoice", raise_exception=True)
+@vary_on_headers("HX-Request")
+def invoice_emails(request: HttpRequest, pk: int) -> HttpResponse:
+    """The Emails section on its own (it refreshes itself while an email is queued)."""
+    invoice = get_object_or_404(Invoice.objects.with_account(), pk=pk)
+    return _emails_response(request, invoice)
+
+
 @require_POST
 @permission_required("invoicing.change_invoice", raise_exception=True)
 @vary_on_headers("HX-Request")
 def invoice_send(request: HttpRequest, pk: int) -> HttpResponse:
     invoice = get_object_or_404(Invoice.objects.with_account(), pk=pk)
     try:
-        services.send_invoice_email(invoice=invoice, by=request.user)
+        queued = delivery.queue_invoice_email(invoice=invoice, by=request.user)
     except DomainError as error:
         messages.error(request, error.message)
-    except (smtplib.SMTPException, OSError) as error:
-        messages.error(request, f"The mail server refused the email: {error}")
-    else:
-        invoice.refresh_from_db()
-        messages.success(request, f"{invoice.number} sent to {invoice.sent_to}.")
-    if is_partial_request(request):
-        invoice.refresh_from_db()
-        return TemplateResponse(
-            request,
-            "invoicing/invoice_detail.html#invoice-sent",
-            {"invoice": invoice, "now": timezone.now()},
-        )
-    return _redirect(request, invoice.get_absolute_url())
+        return _emails_response(request, invoice, status=409)
+    _queued_message(request, queued, invoice.number)
+    return _emails_response(request, invoice)
+
+
+@require_POST
+@permission_required("invoicing.change_invoice", raise_exception=True)
+@vary_on_headers("HX-Request")
+def invoice_remind(request: HttpRequest, pk: int) -> HttpResponse:
+    """A clerk's overdue reminder: the level the invoice has reached (the first one before
+    it reaches any)."""
+    invoice = get_object_or_404(Invoice.objects.with_account(), pk=pk)
+    level = clerk_reminder_level(invoice, timezone.localdate())
+    try:
+        if not level:
+            raise delivery.DeliveryRefused(
+                f"{invoice.number} is not overdue; reminders are for overdue invoices."
+            )
+        queued = delivery.queue_reminder(invoice=invoice, level=level, by=request.user)
+    except DomainError as error:
+        messages.error(request, error.message)
+        return _emails_response(request, invoice, status=409)
+    _queued_message(request, queued, f"Reminder {level} for {invoice.number}")
+    return _emails_response(request, invoice)
+
+
+@require_POST
+@permission_required("invoicing.change_invoice", raise_exception=True)
+@vary_on_headers("HX-Request")
+def delivery_retry(request: HttpRequest, pk: int, delivery_id: int) -> HttpResponse:
+    invoice = get_object_or_404(Invoice.objects.with_account(), pk=pk)
+    failed = get_object_or_404(EmailDelivery, pk=delivery_id, invoice=invoice)
+    try:
+        queued = delivery.retry_delivery(delivery=failed, by=request.user)
+    except DomainError as error:
+        messages.error(request, error.message)
+        return _emails_response(request, invoice, status=409)
+    messages.success(request, f"Queued again: the email goes to {queued.to_address} in a moment.")
+    return _emails_response(request, invoice)
 
 
 # --- corrections: void a payment, write off, void a write-off -------------------------

@@ -11,7 +11,17 @@ urlpatterns = [
         views.agent_statement_email,
         name="agent_statement_email",
     ),
+    path(
+        "billing-agents/<id:pk>/statement.pdf",
+        views.agent_statement_pdf,
+        name="agent_statement_pdf",
+    ),
     path("customers/<id:pk>/statement/", views.customer_statement, name="customer_statement"),
+    path(
+        "customers/<id:pk>/statement.pdf",
+        views.customer_statement_pdf,
+        name="customer_statement_pdf",
+    ),
     path(
         "customers/<id:pk>/statement/email/",
         views.customer_statement_email,

@@ -1,6 +1,5 @@
 """Statement of account pages: a billing agent's, or a directly billed customer's."""
 
-import smtplib
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -19,8 +18,9 @@ from core.htmx import is_partial_request, page_or_partial
 from customers.models import Customer
 from invoicing.accounts import account_of, customer_receivables
 from invoicing.models import Account
+from statements.documents import statement_context, statement_filename, statement_pdf
 from statements.forms import StatementPeriodForm
-from statements.services import send_statement_email
+from statements.services import queue_statement_email
 from statements.statements import Statement, build_statement
 
 TEMPLATE = "statements/statement.html"
@@ -46,6 +46,7 @@ def _urls(account: Account) -> dict[str, str]:
     return {
         "statement_url": reverse(f"statements:{kind}_statement", args=args),
         "email_url": reverse(f"statements:{kind}_statement_email", args=args),
+        "pdf_url": reverse(f"statements:{kind}_statement_pdf", args=args),
     }
 
 
@@ -73,10 +74,8 @@ def _render(
         start, end = form.period()
         statement = build_statement(account=account, start=start, end=end)
     context = {
+        **statement_context(statement),
         "form": form,
-        "statement": statement,
-        "account": account,
-        "payer": account.payer,
         "can_email": request.user.has_perm("invoicing.change_invoice"),
         **_urls(account),
     }
@@ -93,6 +92,18 @@ def _page(request: HttpRequest, account: Account) -> TemplateResponse:
     return _render(request, account, _period_form(request.GET))
 
 
+def _pdf(request: HttpRequest, account: Account) -> HttpResponse:
+    """The statement as a PDF download; a bad period gets the page with its message (422)."""
+    form = _period_form(request.GET)
+    if form.is_bound and not form.is_valid():
+        return _render(request, account, form)
+    start, end = form.period()
+    statement = build_statement(account=account, start=start, end=end)
+    response = HttpResponse(statement_pdf(statement), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{statement_filename(statement)}"'
+    return response
+
+
 def _email(request: HttpRequest, account: Account) -> HttpResponse:
     form = _period_form(request.POST)
     if form.is_bound and not form.is_valid():
@@ -100,18 +111,19 @@ def _email(request: HttpRequest, account: Account) -> HttpResponse:
     start, end = form.period()
     statement = build_statement(account=account, start=start, end=end)
     status = 200
+    period = f"{start:%Y-%m-%d} to {end:%Y-%m-%d}"
     try:
-        address = send_statement_email(statement=statement, by=request.user)
+        queued = queue_statement_email(statement=statement, by=request.user)
     except DomainError as error:
         messages.error(request, error.message)
         status = 409
-    except (smtplib.SMTPException, OSError) as error:
-        messages.error(request, f"The mail server refused the email: {error}")
-        status = 409
     else:
-        messages.success(
-            request, f"Statement {start:%Y-%m-%d} to {end:%Y-%m-%d} sent to {address}."
-        )
+        if queued.already_queued:
+            messages.info(request, f"Statement {period} to {queued.to_address} is queued already.")
+        else:
+            messages.success(
+                request, f"Queued: statement {period} goes to {queued.to_address} in a moment."
+            )
     if is_partial_request(request):
         shown = StatementPeriodForm(
             {"start": f"{start:%Y-%m-%d}", "end": f"{end:%Y-%m-%d}"}, today=form.today
@@ -146,3 +158,15 @@ def agent_statement_email(request: HttpRequest, pk: int) -> HttpResponse:
 @vary_on_headers("HX-Request")
 def customer_statement_email(request: HttpRequest, pk: int) -> HttpResponse:
     return _email(request, _customer_account(pk))
+
+
+@require_GET
+@permission_required("invoicing.view_invoice", raise_exception=True)
+def agent_statement_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    return _pdf(request, _agent_account(pk))
+
+
+@require_GET
+@permission_required("invoicing.view_invoice", raise_exception=True)
+def customer_statement_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    return _pdf(request, _customer_account(pk))

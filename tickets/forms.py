@@ -11,11 +11,13 @@ from billing_agents.models import BillingAgent
 from core.forms import IdChoiceField, MoneyField, QuantityField
 from customers.forms import AgentChoiceField, agent_choices
 from customers.models import Customer
-from tickets.models import OPEN_FILTER, DiscountType, Location, PaymentMethod
+from tickets.models import OPEN_FILTER, DiscountType, Location, PaymentMethod, Ticket
 from tickets.services import DEPOSIT_METHODS, MAX_REASON
 from tickets.transitions import Kind, Status
 
 MONEY_ATTRS = {"step": "0.01", "inputmode": "decimal", "class": "text-end"}
+# The payer-reference field's label when the agent has not named its number.
+GENERIC_REFERENCE_LABEL = "Claim or PO number"
 
 
 def _money_field(label: str, **kwargs) -> MoneyField:
@@ -82,7 +84,11 @@ class TicketFilterForm(forms.Form):
         if not with_agent:
             del self.fields["billing_agent"]
         self.fields["q"].widget.attrs.update(
-            {"type": "search", "placeholder": "T-000123 or customer", "autocomplete": "off"}
+            {
+                "type": "search",
+                "placeholder": "T-000123, customer or reference",
+                "autocomplete": "off",
+            }
         )
 
     def filters(self) -> dict:
@@ -160,3 +166,36 @@ class AgentForm(forms.Form):
         field = self.fields["billing_agent"]
         field.queryset = agent_choices(current_id=current_id)
         field.initial = current_id
+
+
+class PayerReferenceForm(forms.Form):
+    """The payer's own number for the job, labelled as the ticket's agent calls it.
+
+    An agent that kept the generic label ("Reference") gets GENERIC_REFERENCE_LABEL here:
+    the deposit form on the same page has its own "Reference" (the receipt number).
+    """
+
+    payer_reference = forms.CharField(
+        label=GENERIC_REFERENCE_LABEL,
+        max_length=Ticket._meta.get_field("payer_reference").max_length,
+        required=False,
+    )
+
+    def __init__(self, *args, ticket: Ticket, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["payer_reference"]
+        field.initial = ticket.payer_reference
+        field.widget.attrs.update({"autocomplete": "off"})
+        agent = ticket.billing_agent
+        if agent is None:
+            field.help_text = "The payer's claim, PO or authorization number, for the invoice."
+            return
+        label = agent.reference_label.strip()
+        if label.casefold() != "reference":
+            field.label = label
+        printed = f"Printed on {agent.company_name}'s invoices as “{label}”."
+        if agent.reference_required:
+            printed = (
+                f"Required by {agent.company_name}: the ticket cannot wait for payment without it."
+            )
+        field.help_text = printed

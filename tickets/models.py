@@ -121,9 +121,10 @@ class TicketQuerySet(models.QuerySet):
         return self.select_related("customer", "billing_agent", "location")
 
     def search(self, q: str) -> "TicketQuerySet":
-        """By ticket number ("T-000123", "t123" or "123") or by customer (name, company,
-        phone, email; see CustomerQuerySet.search). A bare number also matches customers,
-        so "555" finds phone numbers too."""
+        """By ticket number ("T-000123", "t123" or "123"), by customer (name, company,
+        phone, email; see CustomerQuerySet.search) or by the start of the payer's reference
+        (any case). A bare number also matches customers and references, so "555" finds
+        phone numbers too."""
         q = q.strip()
         if not q:
             return self
@@ -131,7 +132,7 @@ class TicketQuerySet(models.QuerySet):
         if match and match.group("prefix"):
             return self.filter(pk=int(match.group("number")))
         customers = Customer.objects.search(q).values("pk")
-        condition = Q(customer_id__in=customers)
+        condition = Q(customer_id__in=customers) | Q(payer_reference__istartswith=q)
         if match:
             condition |= Q(pk=int(match.group("number")))
         return self.filter(condition)

@@ -73,6 +73,11 @@ class OverrideNotAllowed(DomainError):
     or a credit hold."""
 
 
+class InvalidPayerReference(DomainError):
+    """A payer reference longer than its column, or removed from a ticket that waits for
+    payment while its billing agent requires one."""
+
+
 def _lock(ticket: Ticket) -> Ticket:
     """The ticket row again, locked for this transaction, with its location."""
     return (
@@ -159,6 +164,42 @@ def set_billing_agent(
     locked.billing_agent = agent
     locked._history_user = by
     locked.save(update_fields=["billing_agent", "updated_at"])
+    _refresh(ticket, locked)
+    return ticket
+
+
+@transaction.atomic
+def set_payer_reference(*, ticket: Ticket, reference: str, by: AbstractBaseUser | None) -> Ticket:
+    """Record the payer's own number for the job (claim, PO or authorization number),
+    which the invoice line copies when the ticket is invoiced; blank removes it.
+
+    Refused on a locked ticket (TicketLocked: an issued invoice keeps what it printed),
+    beyond the column's length, and when it would remove the number the agent requires
+    from a ticket already waiting for payment (InvalidPayerReference, on payer_reference).
+    """
+    reference = reference.strip()
+    limit = Ticket._meta.get_field("payer_reference").max_length
+    if len(reference) > limit:
+        raise InvalidPayerReference(
+            f"A reference has at most {limit} characters.", field="payer_reference"
+        )
+    locked = _lock(ticket)
+    locked.ensure_editable()
+    agent = locked.billing_agent
+    if (
+        not reference
+        and agent is not None
+        and agent.reference_required
+        and locked.status == Status.WAITING_FOR_PAYMENT
+    ):
+        raise InvalidPayerReference(
+            f"{agent.company_name} requires a {agent.reference_label} on every ticket and "
+            f"{locked.number} is waiting for payment: correct the number, do not remove it.",
+            field="payer_reference",
+        )
+    locked.payer_reference = reference
+    locked._history_user = by
+    locked.save(update_fields=["payer_reference", "updated_at"])
     _refresh(ticket, locked)
     return ticket
 

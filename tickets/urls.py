@@ -14,6 +14,7 @@ urlpatterns = [
         name="ticket_attach_customer",
     ),
     path("<id:pk>/agent/", views.ticket_set_agent, name="ticket_set_agent"),
+    path("<id:pk>/reference/", views.ticket_set_reference, name="ticket_set_reference"),
     path("<id:pk>/items/add/", views.ticket_add_item, name="ticket_add_item"),
     path(
         "<id:pk>/items/<id:item_pk>/edit/",

@@ -33,6 +33,7 @@ from tickets.forms import (
     DepositForm,
     DiscountForm,
     ItemForm,
+    PayerReferenceForm,
     RefundForm,
     TicketCreateForm,
     TicketFilterForm,
@@ -185,6 +186,8 @@ def _workspace(request: HttpRequest, ticket: Ticket, **overrides) -> dict:
         "refundable": refundable,
         "refund_form": RefundForm(prefix="refund"),
         "agent_form": AgentForm(current_id=ticket.billing_agent_id),
+        # Labelled by the agent on the ticket now, so an agent change relabels it.
+        "reference_form": PayerReferenceForm(ticket=ticket),
         "alert": None,
         "credit_error": None,
         "hold_error": None,
@@ -289,6 +292,30 @@ def ticket_set_agent(request: HttpRequest, pk: int) -> HttpResponse:
                 return _done(request, ticket, f"{ticket.number} is no longer billed to an agent.")
             return _done(request, ticket, f"{ticket.number} is now billed through {agent}.")
     return _refused(request, ticket, agent_form=form)
+
+
+@require_POST
+@permission_required("tickets.change_ticket", raise_exception=True)
+@requires_billing_plan
+def ticket_set_reference(request: HttpRequest, pk: int) -> HttpResponse:
+    """The payer's reference (claim, PO or authorization number) for the job."""
+    ticket = _ticket(pk)
+    form = PayerReferenceForm(request.POST, ticket=ticket)
+    if form.is_valid():
+        try:
+            services.set_payer_reference(
+                ticket=ticket, reference=form.cleaned_data["payer_reference"], by=request.user
+            )
+        except TicketLocked as error:
+            return _refused(request, ticket, status=409, alert=error.message)
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            label = form.fields["payer_reference"].label
+            if ticket.payer_reference:
+                return _done(request, ticket, f"{label} {ticket.payer_reference} saved.")
+            return _done(request, ticket, f"{label} removed from {ticket.number}.")
+    return _refused(request, ticket, reference_form=form)
 
 
 @require_POST

@@ -104,10 +104,6 @@ class Migration(migrations.Migration):
             name='ticket_total',
             field=models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=12),
         ),
-        migrations.AddIndex(
-            model_name='invoiceline',
-            index=models.Index(fields=['reference'], name='invoice_line_reference'),
-        ),
         migrations.AddField(
             model_name='emaildelivery',
             name='account',

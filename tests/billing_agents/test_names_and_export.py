@@ -21,6 +21,8 @@ VALID = {
     "country": "United States",
     "net_terms_days": "30",
     "invoice_method": "batch",
+    "reference_label": "Reference",
+    "send_reminders": "on",
 }
 
 

@@ -298,6 +298,8 @@ VALID = {
     "credit_limit": "2500.00",
     "net_terms_days": "45",
     "invoice_method": "individual",
+    "reference_label": "Reference",
+    "send_reminders": "on",
 }
 
 

@@ -276,7 +276,7 @@ def test_emailing_sends_each_invoice_and_reports_a_payer_without_email(
         )
     assert results["Silent Partners"].outcome == Outcome.INVOICED
     assert results["Silent Partners"].message.endswith("not emailed: no email address")
-    assert results["Acme Insurance"].message.endswith("emailed to ap@acme.example")
+    assert results["Acme Insurance"].message.endswith("email queued to ap@acme.example")
     # Acme one batch invoice, Blue Co two, Dana one: four emails, none to Silent Partners.
     recipients = sorted(message.to[0] for message in mail.outbox)
     assert recipients == [

@@ -218,7 +218,7 @@ def test_email_option_sends_the_invoices(
     assert response.status_code == 303
     assert len(mailoutbox) == 4
     lines = [str(m) for m in get_messages(response.wsgi_request)]
-    assert lines[0].endswith("emailed to ap@acme.example")
+    assert lines[0].endswith("email queued to ap@acme.example")
 
 
 # --- billing cycle forms ---------------------------------------------------------------

@@ -51,6 +51,8 @@ def test_messages_are_rendered_shown_for_a_page_without_javascript(billing_clien
             "net_terms_days": "30",
             "invoice_method": "batch",
             "country": "United States",
+            "reference_label": "Reference",
+            "send_reminders": "on",
         },
         follow=True,
     )

@@ -24,11 +24,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from billing_agents.models import BillingAgent
+from core.models import Letterhead
 from customers.models import Customer
 from invoicing import services as invoicing_services
 from invoicing.accounts import account_for
 from invoicing.models import (
     CreditTransaction,
+    EmailDelivery,
     Invoice,
     InvoiceLine,
     Remittance,
@@ -92,6 +94,8 @@ MODELS = [
     CreditTransaction,
     BillingAgent,
     Customer,
+    Letterhead,
+    EmailDelivery,
 ]
 STATS = {"inputs": 0, "5xx": 0, "refusals": 0}
 
@@ -131,6 +135,16 @@ def _dataset() -> Dataset:
     invoicing_services.record_remittance(
         invoice=invoice, amount=Decimal("10.00"), method="cheque", by=None
     )
+    # An email the mail server refused, for the Retry button.
+    EmailDelivery.objects.create(
+        account=invoice.account,
+        invoice=invoice,
+        kind="invoice",
+        to_address="fuzz@agency.example",
+        status="failed",
+        attempts=5,
+        last_error="SMTPServerDisconnected",
+    )
     return Dataset(
         agent=agent,
         customer=customer,
@@ -160,6 +174,9 @@ def _agent_form(d: Dataset) -> dict:
         "credit_limit": "5000.00",
         "net_terms_days": "30",
         "invoice_method": "batch",
+        "reference_label": "Claim #",
+        "reference_required": "on",
+        "send_reminders": "on",
         "notes": "",
     }
 
@@ -286,6 +303,9 @@ ROUTES: dict[str, Route] = {
     "tickets:ticket_set_agent": Route(
         post=lambda d: {"billing_agent": str(d.agent.pk)}, path=lambda d: {"pk": d.ticket.pk}
     ),
+    "tickets:ticket_set_reference": Route(
+        post=lambda d: {"payer_reference": "CLM-1"}, path=lambda d: {"pk": d.ticket.pk}
+    ),
     "tickets:ticket_add_item": Route(
         post=lambda d: {
             "item-description": "Cable",
@@ -360,8 +380,22 @@ ROUTES: dict[str, Route] = {
         },
     ),
     "invoicing:invoice_payer_search": Route(get=lambda d: {"q": "Fuzz"}),
+    "invoicing:invoice_export": Route(
+        get=lambda d: {
+            "q": "CLM",
+            "status": "open",
+            "payer": f"agent-{d.agent.pk}",
+            "overdue": "on",
+            "due_from": "2025-01-01",
+            "due_to": "2030-01-01",
+        }
+    ),
+    "invoicing:payment_export": Route(
+        get=lambda d: {"received_from": "2025-01-01", "received_to": "2030-01-01"}
+    ),
     "invoicing:invoice_detail": Route(path=lambda d: {"pk": d.invoice.pk}),
     "invoicing:invoice_print": Route(path=lambda d: {"pk": d.invoice.pk}),
+    "invoicing:invoice_pdf": Route(path=lambda d: {"pk": d.invoice.pk}),
     "invoicing:invoice_remittance": Route(
         post=lambda d: {
             "amount": "5.00",
@@ -388,6 +422,15 @@ ROUTES: dict[str, Route] = {
         get=lambda d: {"from": "list"}, post=lambda d: {}, path=lambda d: {"pk": d.invoice.pk}
     ),
     "invoicing:invoice_send": Route(post=lambda d: {}, path=lambda d: {"pk": d.invoice.pk}),
+    "invoicing:invoice_emails": Route(path=lambda d: {"pk": d.invoice.pk}),
+    "invoicing:invoice_remind": Route(post=lambda d: {}, path=lambda d: {"pk": d.invoice.pk}),
+    "invoicing:delivery_retry": Route(
+        post=lambda d: {},
+        path=lambda d: {
+            "pk": d.invoice.pk,
+            "delivery_id": d.invoice.deliveries.values_list("pk", flat=True).first() or 1,
+        },
+    ),
     "invoicing:invoice_write_off": Route(
         post=lambda d: {"reason": "Fuzz"}, path=lambda d: {"pk": d.invoice.pk}
     ),
@@ -472,6 +515,14 @@ ROUTES: dict[str, Route] = {
         get=lambda d: {"start": "2025-01-01", "end": "2025-01-31"},
         path=lambda d: {"pk": d.direct_customer.pk},
     ),
+    "statements:agent_statement_pdf": Route(
+        get=lambda d: {"start": "2025-01-01", "end": "2025-01-31"},
+        path=lambda d: {"pk": d.agent.pk},
+    ),
+    "statements:customer_statement_pdf": Route(
+        get=lambda d: {"start": "2025-01-01", "end": "2025-01-31"},
+        path=lambda d: {"pk": d.direct_customer.pk},
+    ),
     "statements:customer_statement_email": Route(
         post=lambda d: {"start": "2025-01-01", "end": "2025-01-31"},
         path=lambda d: {"pk": d.direct_customer.pk},
@@ -480,6 +531,17 @@ ROUTES: dict[str, Route] = {
         get=lambda d: {"as_of": "2025-01-31", "q": "Fuzz", "sort": "-d1_30", "page": "2"}
     ),
     "reports:aging_export": Route(get=lambda d: {"as_of": "2025-01-31", "q": "", "sort": "oldest"}),
+    "core:letterhead": Route(
+        post=lambda d: {
+            "name": "Fuzz Repairs",
+            "address": "1 Main St\nSpringfield",
+            "phone": "555-0100",
+            "email": "shop@fuzz.example",
+            "tax_number": "EIN 12-3456789",
+            "remit_to": "Cheques to Fuzz Repairs",
+            "remove_logo": "",
+        }
+    ),
 }
 GROUPS = [
     "dashboard",
@@ -491,6 +553,7 @@ GROUPS = [
     "billing_runs",
     "statements",
     "reports",
+    "core",
 ]
 
 

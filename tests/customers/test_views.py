@@ -464,3 +464,25 @@ def test_essentials_plan_shows_no_credit_and_gates_the_refund(
     html = manager_client.get(direct_with_credit.get_absolute_url()).text
     assert "Account credit" not in html
     assert manager_client.get(credit_refund_url(direct_with_credit)).status_code == 403
+
+
+def test_two_letters_match_the_start_of_a_name_or_company(client, front_desk_user):
+    CustomerFactory(first_name="Joan", last_name="Baker", company_name="")
+    CustomerFactory(first_name="Ann", last_name="Johnson", company_name="")
+    CustomerFactory(first_name="Kim", last_name="Lee", company_name="Jolly Cafe")
+    CustomerFactory(first_name="Majo", last_name="Rivera", company_name="")
+    client.force_login(front_desk_user)
+    response = client.get("/customers/", {"q": "jo"})
+    names = {c.first_name for c in response.context["customers"]}
+    assert names == {"Joan", "Ann", "Kim"}
+
+
+def test_a_search_matching_more_than_a_thousand_says_so(client, front_desk_user):
+    Customer.objects.bulk_create(
+        Customer(first_name=f"Pat{n}", last_name="Doe", email=f"p{n}@example.org")
+        for n in range(1005)
+    )
+    client.force_login(front_desk_user)
+    response = client.get("/customers/", {"q": "example.org"}, HTTP_HX_REQUEST="true")
+    assert "of more than 1,000 customers" in response.content.decode()
+    assert "of 40+" in response.content.decode()

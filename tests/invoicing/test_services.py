@@ -9,14 +9,16 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from core.errors import DomainError
-from invoicing import services
+from invoicing import delivery, services
 from invoicing.accounts import account_for
 from invoicing.allocation import AllocationError
 from invoicing.ledger import InsufficientCredit, adjust_credit, credit_balance
 from invoicing.models import (
     CreditKind,
     CreditTransaction,
+    DeliveryStatus,
     DisplayStatus,
+    EmailDelivery,
     Invoice,
     InvoiceLine,
     InvoiceStatus,
@@ -291,12 +293,31 @@ def test_email_now_without_an_address_is_refused(billing_user):
     assert not Invoice.objects.exists()
 
 
-def test_send_invoice_email_resends_and_records_it(
+def test_email_now_records_a_sent_delivery_per_invoice(
+    agent_tickets, agent, billing_user, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        invoices = services.create_invoices(
+            account=account_for(agent),
+            ticket_ids=[t.pk for t in agent_tickets],
+            batch=False,
+            by=billing_user,
+            send_email=True,
+        )
+    assert len(mail.outbox) == 3
+    deliveries = EmailDelivery.objects.order_by("invoice_id")
+    assert [d.invoice_id for d in deliveries] == [i.pk for i in invoices]
+    assert {(d.status, d.to_address, d.requested_by) for d in deliveries} == {
+        (DeliveryStatus.SENT, agent.email, billing_user)
+    }
+
+
+def test_queue_invoice_email_resends_and_records_it(
     agent_tickets, agent, billing_user, django_capture_on_commit_callbacks
 ):
     invoice = _invoice(agent, agent_tickets, billing_user)
     with django_capture_on_commit_callbacks(execute=True):
-        services.send_invoice_email(invoice=invoice, by=billing_user)
+        delivery.queue_invoice_email(invoice=invoice, by=billing_user)
     assert len(mail.outbox) == 1
     invoice.refresh_from_db()
     assert invoice.sent_to == agent.email
@@ -306,7 +327,7 @@ def test_deleted_invoice_cannot_be_sent(agent_tickets, agent, manager_user):
     invoice = _invoice(agent, agent_tickets, manager_user)
     services.delete_invoice(invoice=invoice, by=manager_user)
     with pytest.raises(DomainError, match="deleted"):
-        services.send_invoice_email(invoice=invoice, by=manager_user)
+        delivery.queue_invoice_email(invoice=invoice, by=manager_user)
 
 
 # --- delete ----------------------------------------------------------------------------

@@ -698,12 +698,12 @@ def test_send_emails_the_invoice_and_records_it(
     assert invoice.sent_to == agent.email
 
 
-def test_send_by_htmx_returns_the_sent_partial(
+def test_send_by_htmx_returns_the_emails_partial(
     billing_client, invoice, htmx_headers, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
         response = billing_client.post(url("invoice_send", invoice.pk), headers=htmx_headers)
-    assert response.text.lstrip().startswith('<span id="invoice-sent"')
+    assert response.text.lstrip().startswith('<div class="card shadow-sm mb-3" id="invoice-emails"')
     assert len(mail.outbox) == 1
 
 

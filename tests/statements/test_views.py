@@ -8,14 +8,14 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth.models import Permission
 from django.core import mail
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail.backends import locmem
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from core.plans import PLAN_REQUIRED_MESSAGE
-from invoicing.models import Account
+from invoicing.models import Account, DeliveryKind, DeliveryStatus, EmailDelivery
 from statements.statements import last_full_month
 from tests.factories import BillingAgentFactory, CustomerFactory, UserFactory
 from tests.statements.conftest import History, days_ago
@@ -257,10 +257,13 @@ def test_a_customer_once_billed_directly_keeps_the_statement_of_that_history(
 # --- email -----------------------------------------------------------------------------
 
 
-def test_email_statement_sends_the_shown_period_and_redirects_back(billing_client, agent, month):
+def test_email_statement_queues_the_shown_period_and_redirects_back(
+    billing_client, agent, month, django_capture_on_commit_callbacks
+):
     data = period(days_ago(30), days_ago(1))
 
-    response = billing_client.post(email_url(agent), data)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = billing_client.post(email_url(agent), data)
 
     assert response.status_code == 302
     assert response["Location"] == agent_url(agent, **data)
@@ -271,24 +274,43 @@ def test_email_statement_sends_the_shown_period_and_redirects_back(billing_clien
     assert "Closing balance" in message.body and "$90.00" in message.body
     html, mimetype = message.alternatives[0]
     assert mimetype == "text/html" and "Cheque payment · applied to" in html
+    [(name, pdf, kind)] = message.attachments
+    assert kind == "application/pdf" and pdf.startswith(b"%PDF") and name.endswith(".pdf")
     page = billing_client.get(response["Location"])
-    assert "sent to ap@harbor.example" in page.content.decode()
+    assert "goes to ap@harbor.example in a moment" in page.content.decode()
+    delivery = EmailDelivery.objects.get()
+    assert (delivery.kind, delivery.status) == (DeliveryKind.STATEMENT, DeliveryStatus.SENT)
+    assert (f"{delivery.period_start}", f"{delivery.period_end}") == (data["start"], data["end"])
 
 
-def test_email_over_htmx_answers_the_partial_and_a_toast(billing_client, agent, month):
-    response = billing_client.post(email_url(agent), period(days_ago(30), days_ago(1)), **HTMX)
+def test_email_over_htmx_answers_the_partial_and_a_toast(
+    billing_client, agent, month, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = billing_client.post(email_url(agent), period(days_ago(30), days_ago(1)), **HTMX)
 
     assert response.status_code == 200
     assert response.content.decode().lstrip().startswith('<div id="statement-body">')
     trigger = json.loads(response["HX-Trigger"])
-    assert "sent to ap@harbor.example" in trigger["messages"]["items"][0]["message"]
+    assert "goes to ap@harbor.example" in trigger["messages"]["items"][0]["message"]
     assert len(mail.outbox) == 1
 
 
-def test_email_without_a_period_sends_the_last_full_month(billing_client, agent):
-    billing_client.post(email_url(agent))
+def test_email_without_a_period_sends_the_last_full_month(
+    billing_client, agent, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        billing_client.post(email_url(agent))
     start, end = last_full_month()
     assert f"{start:%Y-%m-%d} to {end:%Y-%m-%d}" in mail.outbox[0].subject
+
+
+def test_emailing_twice_while_queued_queues_one_email(billing_client, agent):
+    data = period(days_ago(30), days_ago(1))
+    billing_client.post(email_url(agent), data)
+    second = billing_client.post(email_url(agent), data, **HTMX)
+    assert "queued already" in second["HX-Trigger"]
+    assert EmailDelivery.objects.count() == 1
 
 
 def test_email_is_refused_when_the_payer_has_no_address(billing_client):
@@ -303,19 +325,24 @@ def test_email_is_refused_when_the_payer_has_no_address(billing_client):
     assert htmx.status_code == 409
     assert "has no email address" in htmx["HX-Trigger"]
     assert mail.outbox == []
+    assert not EmailDelivery.objects.exists()
 
 
-def test_a_mail_server_error_is_told_and_nothing_breaks(billing_client, agent, monkeypatch):
-    def refuse(self, fail_silently=False):
+def test_a_mail_server_error_is_recorded_on_the_email_and_nothing_breaks(
+    billing_client, agent, monkeypatch, django_capture_on_commit_callbacks
+):
+    def refuse(self, messages):
         raise smtplib.SMTPRecipientsRefused({"ap@harbor.example": (550, b"No such user")})
 
-    monkeypatch.setattr(EmailMultiAlternatives, "send", refuse)
-    response = billing_client.post(email_url(agent), **HTMX)
-    assert response.status_code == 409
-    assert "The mail server refused the email" in response["HX-Trigger"]
-    plain = billing_client.post(email_url(agent))
-    assert plain.status_code == 302
-    assert "The mail server refused" in billing_client.get(plain["Location"]).content.decode()
+    monkeypatch.setattr(locmem.EmailBackend, "send_messages", refuse)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = billing_client.post(email_url(agent), **HTMX)
+    assert response.status_code == 200
+    assert "goes to ap@harbor.example" in response["HX-Trigger"]
+    delivery = EmailDelivery.objects.get()
+    # The immediate backend of the tests retries at once; the worker waits (test_delivery).
+    assert delivery.status == DeliveryStatus.FAILED
+    assert "No such user" in delivery.last_error
 
 
 def test_email_with_a_bad_period_answers_422_and_sends_nothing(billing_client, agent):

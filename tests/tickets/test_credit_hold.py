@@ -477,6 +477,8 @@ FORM = {
     "country": "United States",
     "net_terms_days": "30",
     "invoice_method": "batch",
+    "reference_label": "Reference",
+    "send_reminders": "on",
 }
 
 
