@@ -410,7 +410,8 @@ def _step(history: History, day: date, kind: str, args, invoices, payments, writ
         if amount <= 0:
             return False
         payments.append(history.pay_from_credit(invoice, str(amount), day))
-    elif kind == "void" and payments:
+    elif kind == "void" and payments and _pick(payments, args[0]).voided_at is None:
+        # Voiding twice changes nothing; the helper would only re-date the first void.
         history.void(_pick(payments, args[0]), day)
     elif kind == "reenter" and (voided := [p for p in payments if p.voided_at]):
         old = _pick(voided, args[0])
