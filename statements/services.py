@@ -1,8 +1,9 @@
 """Emailing a statement of account to the payer: queued, and sent by the worker."""
 
 from django.db import transaction
+from django.utils import timezone
 
-from invoicing.delivery import retry_delivery
+from invoicing.delivery import can_retry, retry_delivery
 from invoicing.models import Account, DeliveryKind, DeliveryStatus, EmailDelivery
 from invoicing.services import NoEmailAddress
 from invoicing.tasks import enqueue_delivery
@@ -53,3 +54,21 @@ def queue_statement_email(*, statement: Statement, by) -> EmailDelivery:
 def retry_statement_email(*, delivery: EmailDelivery, by) -> EmailDelivery:
     """Send a failed statement email again (invoicing.delivery.retry_delivery's rules)."""
     return retry_delivery(delivery=delivery, by=by, task=send_statement_email)
+
+
+STATEMENT_EMAILS_SHOWN = 10
+
+
+def statement_emails(account: Account) -> list[EmailDelivery]:
+    """The account's latest statement emails, newest first, each marked `retryable`."""
+    if account.pk is None:  # a payer never invoiced nor emailed has no account row yet
+        return []
+    now = timezone.now()
+    deliveries = list(
+        EmailDelivery.objects.filter(account=account, kind=DeliveryKind.STATEMENT)
+        .select_related("requested_by")
+        .order_by("-queued_at", "-id")[:STATEMENT_EMAILS_SHOWN]
+    )
+    for delivery in deliveries:
+        delivery.retryable = can_retry(delivery, now)
+    return deliveries

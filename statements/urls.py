@@ -27,4 +27,14 @@ urlpatterns = [
         views.customer_statement_email,
         name="customer_statement_email",
     ),
+    path(
+        "billing-agents/<id:pk>/statement/emails/<id:delivery_id>/retry/",
+        views.agent_statement_email_retry,
+        name="agent_statement_email_retry",
+    ),
+    path(
+        "customers/<id:pk>/statement/emails/<id:delivery_id>/retry/",
+        views.customer_statement_email_retry,
+        name="customer_statement_email_retry",
+    ),
 ]

@@ -17,10 +17,10 @@ from core.errors import DomainError
 from core.htmx import is_partial_request, page_or_partial
 from customers.models import Customer
 from invoicing.accounts import account_of, customer_receivables
-from invoicing.models import Account
+from invoicing.models import Account, DeliveryKind, EmailDelivery
 from statements.documents import statement_context, statement_filename, statement_pdf
 from statements.forms import StatementPeriodForm
-from statements.services import queue_statement_email
+from statements.services import queue_statement_email, retry_statement_email, statement_emails
 from statements.statements import Statement, build_statement
 
 TEMPLATE = "statements/statement.html"
@@ -77,6 +77,7 @@ def _render(
         **statement_context(statement),
         "form": form,
         "can_email": request.user.has_perm("invoicing.change_invoice"),
+        "emails": statement_emails(account),
         **_urls(account),
     }
     if form.errors:
@@ -132,6 +133,33 @@ def _email(request: HttpRequest, account: Account) -> HttpResponse:
     return HttpResponseRedirect(_statement_url(account, statement))
 
 
+def _retry(request: HttpRequest, account: Account, delivery_id: int) -> HttpResponse:
+    """Send a failed (or stuck) statement email again; the page shows its period."""
+    if account.pk is None:
+        raise Http404("No statement email of this payer.")
+    delivery = get_object_or_404(
+        EmailDelivery, pk=delivery_id, account=account, kind=DeliveryKind.STATEMENT
+    )
+    status = 200
+    try:
+        retry_statement_email(delivery=delivery, by=request.user)
+    except DomainError as error:
+        messages.error(request, error.message)
+        status = 409
+    else:
+        messages.success(request, f"Queued again: the statement goes to {delivery.to_address}.")
+    statement = build_statement(
+        account=account, start=delivery.period_start, end=delivery.period_end
+    )
+    if is_partial_request(request):
+        shown = StatementPeriodForm(
+            {"start": f"{statement.start:%Y-%m-%d}", "end": f"{statement.end:%Y-%m-%d}"},
+            today=timezone.localdate(),
+        )
+        return _render(request, account, shown, statement=statement, status=status)
+    return HttpResponseRedirect(_statement_url(account, statement))
+
+
 @require_GET
 @permission_required("invoicing.view_invoice", raise_exception=True)
 @vary_on_headers("HX-Request")
@@ -170,3 +198,17 @@ def agent_statement_pdf(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required("invoicing.view_invoice", raise_exception=True)
 def customer_statement_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     return _pdf(request, _customer_account(pk))
+
+
+@require_POST
+@permission_required("invoicing.change_invoice", raise_exception=True)
+@vary_on_headers("HX-Request")
+def agent_statement_email_retry(request: HttpRequest, pk: int, delivery_id: int) -> HttpResponse:
+    return _retry(request, _agent_account(pk), delivery_id)
+
+
+@require_POST
+@permission_required("invoicing.change_invoice", raise_exception=True)
+@vary_on_headers("HX-Request")
+def customer_statement_email_retry(request: HttpRequest, pk: int, delivery_id: int) -> HttpResponse:
+    return _retry(request, _customer_account(pk), delivery_id)

@@ -61,6 +61,8 @@ BILLING_FEATURES = frozenset(
         "statements:agent_statement_email",
         "statements:customer_statement",
         "statements:customer_statement_email",
+        "statements:agent_statement_email_retry",
+        "statements:customer_statement_email_retry",
         "statements:agent_statement_pdf",
         "statements:customer_statement_pdf",
         "reports:aging",

@@ -527,6 +527,14 @@ ROUTES: dict[str, Route] = {
         post=lambda d: {"start": "2025-01-01", "end": "2025-01-31"},
         path=lambda d: {"pk": d.direct_customer.pk},
     ),
+    "statements:agent_statement_email_retry": Route(
+        post=lambda d: {},
+        path=lambda d: {"pk": d.agent.pk, "delivery_id": 1},
+    ),
+    "statements:customer_statement_email_retry": Route(
+        post=lambda d: {},
+        path=lambda d: {"pk": d.direct_customer.pk, "delivery_id": 1},
+    ),
     "reports:aging": Route(
         get=lambda d: {"as_of": "2025-01-31", "q": "Fuzz", "sort": "-d1_30", "page": "2"}
     ),
