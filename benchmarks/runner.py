@@ -25,6 +25,8 @@ SECTIONS = [
     "aging",
     "exports",
     "documents",
+    "pages",
+    "load",
 ]
 COMMAND = "make bench  (scripts/with_postgres.sh .venv/bin/python -m benchmarks)"
 
