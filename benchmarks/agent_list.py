@@ -45,6 +45,7 @@ from tickets.models import (
     Ticket,
     TicketItem,
     TicketPayment,
+    fresh_agent_figures,
 )
 from tickets.totals import Line, compute_totals, stored_figures
 from tickets.transitions import FINAL_STATUSES, Kind, Status
@@ -267,6 +268,8 @@ def seed(*, agents: int, first_agent: int, rng: random.Random) -> dict:
         counts["tickets"] += len(tickets)
         counts["items"] += len(items)
         counts["payments"] += len(payments)
+    # bulk_create skips the services, so store every agent's open figures in one UPDATE.
+    BillingAgent.objects.update(**fresh_agent_figures())
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
     counts["seconds"] = time.perf_counter() - started

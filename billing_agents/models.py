@@ -5,6 +5,8 @@ from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from core.money import ZERO
+
 
 class InvoiceMethod(models.TextChoices):
     BATCH = "batch", "Batch (one invoice for many tickets)"
@@ -30,6 +32,8 @@ SORT_FIELDS: dict[str, tuple[str, ...]] = {
     "status": ("is_active",),
 }
 DEFAULT_SORT = "company"
+# Kept by tickets.models.refresh_agent_figures from the agent's open tickets, never by a form.
+FIGURE_FIELDS = ("open_balance", "open_ticket_count")
 NULLABLE_SORT_FIELDS = frozenset({"last_ticket_at"})
 
 
@@ -61,8 +65,9 @@ class BillingAgentQuerySet(models.QuerySet):
     def sorted_by(self, key: str) -> "BillingAgentQuerySet":
         """Order by a SORT_FIELDS key, "-key" for descending; ties broken by company and id.
 
-        Sorting by a figure needs with_figures() (tickets.figures) first. Unknown keys sort
-        by company.
+        The customer count and last ticket date need with_figures() (tickets.figures)
+        first; open balance and open tickets are stored columns. Unknown keys sort by
+        company.
         """
         descending = key.startswith("-")
         fields = SORT_FIELDS.get(key.removeprefix("-"), SORT_FIELDS[DEFAULT_SORT])
@@ -137,8 +142,15 @@ class BillingAgent(models.Model):
     deactivated_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Balance due summed over, and number of, the agent's open tickets (any status but
+    # Closed and Cancelled): stored so the manage page sorts by them from an index.
+    open_balance = models.DecimalField(
+        max_digits=14, decimal_places=2, default=ZERO, db_default=ZERO, editable=False
+    )
+    open_ticket_count = models.PositiveIntegerField(default=0, db_default=0, editable=False)
 
-    history = HistoricalRecords()
+    # The figures move with every ticket change; the agent's history records its own edits.
+    history = HistoricalRecords(excluded_fields=list(FIGURE_FIELDS))
     objects = BillingAgentQuerySet.as_manager()
 
     class Meta:
@@ -160,11 +172,38 @@ class BillingAgent(models.Model):
                 | Q(is_active=False, deactivated_at__isnull=False),
                 name="agent_deactivated_at_matches_status",
             ),
+            models.CheckConstraint(
+                condition=Q(open_balance__gte=0) & Q(open_ticket_count__gte=0),
+                name="agent_open_figures_non_negative",
+            ),
         ]
-        indexes = [models.Index(fields=["is_active", "company_name"])]
+        indexes = [
+            models.Index(fields=["is_active", "company_name"]),
+            # The manage page's figure sorts: status filter, figure, then its tie-breakers.
+            models.Index(
+                fields=["is_active", "open_balance", "company_name", "id"],
+                name="agent_active_open_balance",
+            ),
+            models.Index(
+                fields=["is_active", "open_ticket_count", "company_name", "id"],
+                name="agent_active_open_tickets",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.company_name
+
+    def save(self, *args, **kwargs) -> None:
+        """Save; an existing agent's full save leaves the stored figures (FIGURE_FIELDS) as
+        they are in the database, so a form loaded before a ticket change never undoes it."""
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            skipped = {*FIGURE_FIELDS, *self.get_deferred_fields()}
+            kwargs["update_fields"] = [
+                field.name
+                for field in self._meta.concrete_fields
+                if not field.primary_key and field.attname not in skipped
+            ]
+        super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return reverse("billing_agents:agent_detail", args=[self.pk])

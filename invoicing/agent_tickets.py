@@ -12,7 +12,7 @@ from billing_agents.models import BillingAgent
 from core.errors import DomainError
 from customers.services import NotBilledThroughAgent
 from invoicing.models import InvoiceLine
-from tickets.models import Ticket, TicketLocked
+from tickets.models import Ticket, TicketLocked, refresh_agent_figures
 
 
 class TicketOnLiveInvoice(DomainError):
@@ -58,6 +58,7 @@ def remove_ticket_from_agent(
 
     Raises NotBilledThroughAgent if the ticket is not under this agent, TicketOnLiveInvoice
     if a live invoice bills it, and TicketLocked if it is invoiced, closed or cancelled.
+    Keeps the agent's stored figures.
     """
     locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
     if locked.billing_agent_id != agent.pk:
@@ -68,4 +69,5 @@ def remove_ticket_from_agent(
     locked.billing_agent = None
     locked._history_user = by
     locked.save(update_fields=["billing_agent", "updated_at"])
+    refresh_agent_figures([agent.pk])
     return locked

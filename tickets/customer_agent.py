@@ -11,7 +11,7 @@ from django.db import transaction
 from billing_agents.models import BillingAgent
 from customers.models import Customer
 from customers.services import ensure_agent_choosable
-from tickets.models import Ticket, TicketQuerySet
+from tickets.models import Ticket, TicketQuerySet, refresh_agent_figures
 
 # Saved by save_customer from the form; the billing agent goes through change_customer_agent.
 _PLAIN_FIELDS = [
@@ -46,7 +46,8 @@ def change_customer_agent(
     Only an active agent can be chosen (InactiveAgent otherwise). With
     `move_open_tickets`, the customer's open tickets that are not invoiced follow the
     customer to the new agent; without it (the default) no ticket changes. Nothing
-    happens when the agent stays the same.
+    happens when the agent stays the same. Moved tickets keep the old agents' and the
+    new agent's stored figures (refresh_agent_figures, once for all of them).
     """
     locked = Customer.objects.select_for_update().get(pk=customer.pk)
     if (agent.pk if agent else None) == locked.billing_agent_id:
@@ -57,14 +58,18 @@ def change_customer_agent(
     locked.save(update_fields=["billing_agent", "updated_at"])
     customer.billing_agent = agent
     moved = 0
+    touched = {agent.pk if agent else None}
     if move_open_tickets:
         for ticket in (
             tickets_that_would_move(customer=locked, agent=agent).select_for_update().order_by("pk")
         ):
+            touched.add(ticket.billing_agent_id)
             ticket.billing_agent = agent
             ticket._history_user = by
             ticket.save(update_fields=["billing_agent", "updated_at"])
             moved += 1
+    if moved:
+        refresh_agent_figures(touched)
     return moved
 
 

@@ -6,14 +6,17 @@ QuerySet subclass of the lower app's own, as invoicing.models.InvoiceableTicketQ
 extends TicketQuerySet: every filter and sort of the lower app still chains.
 """
 
+from dataclasses import dataclass
+from decimal import Decimal
+
 from django.db import models
 from django.db.models import F, Func, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from billing_agents.models import BillingAgent, BillingAgentQuerySet
-from core.money import ZERO
+from core.money import ZERO, to_cents
 from customers.models import Customer, CustomerQuerySet
-from tickets.models import Ticket
+from tickets.models import Ticket, fresh_agent_figures
 
 MONEY = models.DecimalField(max_digits=14, decimal_places=2)
 
@@ -34,15 +37,15 @@ class BillingAgentFiguresQuerySet(BillingAgentQuerySet):
     """Billing agents with the manage page's figures; BillingAgentQuerySet's methods chain."""
 
     def with_figures(self) -> "BillingAgentFiguresQuerySet":
-        """Annotate customer_count, open_ticket_count, open_balance and last_ticket_at.
+        """Annotate customer_count and last_ticket_at; open_ticket_count and open_balance are
+        the agent's stored columns (tickets.models.refresh_agent_figures keeps them).
 
-        Each figure is its own correlated subquery, so counting customers and summing
-        tickets never multiply each other's rows, and a page of agents is one query.
+        Each annotation is its own correlated subquery, so counting customers never
+        multiplies ticket rows, and a page of agents is one query.
         """
         agent = OuterRef("pk")
         count = models.IntegerField()
         customers = Customer.objects.filter(billing_agent_id=agent)
-        open_tickets = Ticket.objects.open().filter(billing_agent_id=agent)
         last_ticket = (
             Ticket.objects.filter(billing_agent_id=agent)
             .order_by("-created_at")
@@ -50,12 +53,6 @@ class BillingAgentFiguresQuerySet(BillingAgentQuerySet):
         )
         return self.annotate(
             customer_count=_aggregate_subquery(customers, "COUNT", "pk", count),
-            open_ticket_count=_aggregate_subquery(open_tickets, "COUNT", "pk", count),
-            open_balance=Coalesce(
-                _aggregate_subquery(open_tickets, "SUM", "balance_due", MONEY),
-                Value(ZERO),
-                output_field=MONEY,
-            ),
             last_ticket_at=Subquery(last_ticket, output_field=models.DateTimeField()),
         )
 
@@ -63,6 +60,43 @@ class BillingAgentFiguresQuerySet(BillingAgentQuerySet):
 def agents_with_figures() -> BillingAgentFiguresQuerySet:
     """All billing agents with their figures (with_figures()), ready to filter and sort."""
     return BillingAgentFiguresQuerySet(model=BillingAgent).with_figures()
+
+
+@dataclass(frozen=True)
+class FigureDrift:
+    """An agent whose stored open figures differ from a fresh computation."""
+
+    agent_id: int
+    company_name: str
+    stored_balance: Decimal
+    stored_count: int
+    fresh_balance: Decimal
+    fresh_count: int
+
+
+def agent_figure_drift() -> list[FigureDrift]:
+    """Every agent whose stored open balance or open-ticket count differs from a fresh
+    computation (tickets.models.fresh_agent_figures), in id order: one query."""
+    fresh = {f"fresh_{name}": value for name, value in fresh_agent_figures().items()}
+    rows = (
+        BillingAgent.objects.annotate(**fresh)
+        .order_by("pk")
+        .values_list(
+            "pk",
+            "company_name",
+            "open_balance",
+            "open_ticket_count",
+            "fresh_open_balance",
+            "fresh_open_ticket_count",
+        )
+    )
+    drift = []
+    for pk, name, balance, count, fresh_balance, fresh_count in rows.iterator(chunk_size=2000):
+        # SQLite sums decimals as floats: compare in cents.
+        balance, fresh_balance = to_cents(Decimal(balance)), to_cents(Decimal(fresh_balance))
+        if balance != fresh_balance or count != fresh_count:
+            drift.append(FigureDrift(pk, name, balance, count, fresh_balance, fresh_count))
+    return drift
 
 
 class CustomerFiguresQuerySet(CustomerQuerySet):

@@ -1,18 +1,29 @@
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
-from django.db.models import F, Q, Sum, Value, Window, prefetch_related_objects
+from django.db import models, transaction
+from django.db.models import (
+    F,
+    Func,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    Window,
+    prefetch_related_objects,
+)
 from django.db.models.functions import Coalesce, Lag
 from django.urls import reverse
 from django.utils import timezone
 from simple_history.manager import HistoricalQuerySet
 from simple_history.models import HistoricalRecords
 
+from billing_agents.models import BillingAgent
 from core.bulk import update_rows
 from core.errors import DomainError
 from core.money import ZERO, format_money, to_cents
@@ -222,6 +233,11 @@ class TicketPaymentHistoryQuerySet(HistoricalQuerySet):
         )
 
 
+def ticket_number(pk: int) -> str:
+    """A saved ticket's number ("T-000123") from its id, without building a Ticket."""
+    return f"T-{pk:06d}"
+
+
 class Ticket(models.Model):
     """A repair job or a quick sale, with its items, discount, payments and status."""
 
@@ -323,7 +339,7 @@ class Ticket(models.Model):
 
     @property
     def number(self) -> str:
-        return f"T-{self.pk:06d}" if self.pk else "T-new"
+        return ticket_number(self.pk) if self.pk else "T-new"
 
     @property
     def is_locked(self) -> bool:
@@ -466,7 +482,8 @@ class Ticket(models.Model):
         unless `override_credit_hold`) and when it would put the agent over its credit
         limit (CreditLimitExceeded, unless `override_credit_limit`); who may override is
         checked by tickets.services.move_ticket. The move is recorded with who made it and
-        which override it used.
+        which override it used, and the agent's stored figures are kept
+        (refresh_agent_figures).
         """
         self.check_move(target, via=via)
         limit_overridden = hold_overridden = False
@@ -493,6 +510,7 @@ class Ticket(models.Model):
         source = self.status
         self.status = target
         self.save(update_fields=["status", "updated_at"])
+        refresh_agent_figures([self.billing_agent_id])
         return TicketStatusChange.objects.create(
             ticket=self,
             from_status=source,
@@ -660,7 +678,8 @@ def write_totals(tickets: Sequence[Ticket], *, by=None, field: str | None = None
     Refused for the first ticket `ensure_valid` refuses (AmountTooLarge on `field`,
     InvalidDiscount, PaidOverTotal), before anything is written. Two reads, one UPDATE
     and one history insert (by the ticket's `_history_user`, else `by`) whatever the count
-    (core.bulk.update_rows: one set-based UPDATE per 500 tickets on PostgreSQL).
+    (core.bulk.update_rows: one set-based UPDATE per 500 tickets on PostgreSQL), then
+    the stored figures of the tickets' agents (refresh_agent_figures: two more).
     """
     tickets = list(tickets)
     if not tickets:
@@ -677,4 +696,49 @@ def write_totals(tickets: Sequence[Ticket], *, by=None, field: str | None = None
     # stale object must never leave a stored figure behind the fresh computation.
     update_rows(tickets, [*TOTAL_FIELDS, "updated_at"])
     Ticket.history.bulk_history_create(tickets, update=True, default_user=by, default_date=now)
+    refresh_agent_figures(ticket.billing_agent_id for ticket in tickets)
     return fresh
+
+
+# --- the billing agents' stored open figures ------------------------------------------------
+
+AGENT_MONEY = models.DecimalField(max_digits=14, decimal_places=2)
+
+
+def _scalar(queryset: models.QuerySet, function: str, field: str, output_field) -> Coalesce:
+    """`SELECT function(field) FROM queryset` as a scalar subquery, 0 when there is no row.
+
+    A plain aggregate without GROUP BY (Func is not an ORM aggregate): one row per agent.
+    """
+    value = Func(F(field), function=function, output_field=output_field)
+    rows = queryset.order_by().annotate(v=value).values("v")
+    return Coalesce(Subquery(rows, output_field=output_field), Value(0), output_field=output_field)
+
+
+def fresh_agent_figures() -> dict[str, Coalesce]:
+    """BillingAgent.FIGURE_FIELDS of the outer agent row, computed from its open tickets
+    (any status but Closed and Cancelled): the one definition of what is stored."""
+    open_tickets = Ticket.objects.open().filter(billing_agent_id=OuterRef("pk"))
+    return {
+        "open_balance": _scalar(open_tickets, "SUM", "balance_due", AGENT_MONEY),
+        "open_ticket_count": _scalar(open_tickets, "COUNT", "pk", models.IntegerField()),
+    }
+
+
+def refresh_agent_figures(agent_ids: Iterable[int | None]) -> None:
+    """Store fresh open balance and open-ticket count on these billing agents (None, a
+    ticket without an agent, is ignored); call in the transaction of every change to a
+    ticket's totals, status or agent, with the old and the new agent.
+
+    The agents' rows are locked first, in id order, so concurrent writers queue in one
+    order; the UPDATE that follows is a new statement, so under READ COMMITTED it sees
+    every ticket change committed while this one waited. Two queries whatever the number
+    of agents and tickets; none without an agent.
+    """
+    ids = sorted({pk for pk in agent_ids if pk is not None})
+    if not ids:
+        return
+    with transaction.atomic(savepoint=False):
+        locked = BillingAgent.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+        list(locked.values_list("pk", flat=True))
+        BillingAgent.objects.filter(pk__in=ids).update(**fresh_agent_figures())

@@ -3,9 +3,9 @@
 Each one is keyword-only and runs in one transaction. Every operation that changes
 money locks the ticket row (SELECT ... FOR UPDATE), refuses a locked ticket
 (Ticket.ensure_editable), makes the change and stores fresh totals
-(Ticket.recalculate_totals) before the transaction commits; a rule that refuses raises a
-DomainError subclass with a message (and, where it belongs to one, a form field) for
-the clerk, and nothing is written.
+(Ticket.recalculate_totals, which keeps the agent's stored figures too) before the
+transaction commits; a rule that refuses raises a DomainError subclass with a message
+(and, where it belongs to one, a form field) for the clerk, and nothing is written.
 """
 
 from collections.abc import Sequence
@@ -30,6 +30,7 @@ from tickets.models import (
     TicketItem,
     TicketPayment,
     TicketStatusChange,
+    refresh_agent_figures,
 )
 from tickets.totals import InvalidDiscount
 from tickets.transitions import INITIAL_STATUS, INVOICING, STAFF, Kind, Status
@@ -131,15 +132,18 @@ def attach_customer(*, ticket: Ticket, customer: Customer, by: AbstractBaseUser 
     """Attach `customer` to the ticket and, with it, the customer's billing agent.
 
     The agent comes along only while it is active; a customer without one (or with an
-    inactive one) leaves the ticket without an agent. Refused on a locked ticket.
+    inactive one) leaves the ticket without an agent. Refused on a locked ticket. Keeps
+    the old and the new agent's stored figures.
     """
     locked = _lock(ticket)
     locked.ensure_editable()
     agent = customer.billing_agent
+    previous_agent_id = locked.billing_agent_id
     locked.customer = customer
     locked.billing_agent = agent if agent is not None and agent.is_active else None
     locked._history_user = by
     locked.save(update_fields=["customer", "billing_agent", "updated_at"])
+    refresh_agent_figures([previous_agent_id, locked.billing_agent_id])
     _refresh(ticket, locked)
     return ticket
 
@@ -152,6 +156,7 @@ def set_billing_agent(
 
     Raises AgentNeedsCustomer without a customer, InactiveAgent for an inactive agent
     (other than the one already on the ticket) and TicketLocked on a locked ticket.
+    Keeps the old and the new agent's stored figures.
     """
     locked = _lock(ticket)
     locked.ensure_editable()
@@ -161,9 +166,11 @@ def set_billing_agent(
             field="billing_agent",
         )
     ensure_agent_choosable(agent, current_id=locked.billing_agent_id)
+    previous_agent_id = locked.billing_agent_id
     locked.billing_agent = agent
     locked._history_user = by
     locked.save(update_fields=["billing_agent", "updated_at"])
+    refresh_agent_figures([previous_agent_id, locked.billing_agent_id])
     _refresh(ticket, locked)
     return ticket
 
@@ -495,7 +502,8 @@ def move_tickets(
 
     Each move is checked by Ticket.check_move first; the first refusal raises
     InvalidTransition and nothing is written (`written_off`: see Ticket.check_move). One
-    UPDATE, one history insert and one status-change insert whatever the count.
+    UPDATE, one history insert and one status-change insert whatever the count, and the
+    agents' stored figures kept (refresh_agent_figures).
     """
     if via == STAFF and target == Status.WAITING_FOR_PAYMENT:
         # Staff moves there may meet a credit hold or limit, which only move_ticket checks.
@@ -517,4 +525,5 @@ def move_tickets(
         ticket.status = target
         ticket.updated_at = now
     Ticket.history.bulk_history_create(tickets, update=True, default_user=by, default_date=now)
+    refresh_agent_figures(ticket.billing_agent_id for ticket in tickets)
     return TicketStatusChange.objects.bulk_create(changes)
