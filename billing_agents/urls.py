@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.agent_list, name="agent_list"),
     path("new/", views.agent_create, name="agent_create"),
     path("export.csv", views.agent_export, name="agent_export"),
+    path("search/", views.agent_search, name="agent_search"),
     path("<id:pk>/", views.agent_detail, name="agent_detail"),
     path("<id:pk>/edit/", views.agent_edit, name="agent_edit"),
     path("<id:pk>/deactivate/", views.agent_deactivate, name="agent_deactivate"),

@@ -4,47 +4,57 @@ from django import forms
 from django.db.models import Q, QuerySet
 
 from billing_agents.models import BillingAgent
+from billing_agents.pickers import agent_label, agent_matches, agent_text
+from core.combobox import Combobox, ComboboxMixin
 from core.forms import IdChoiceField, StrictIntegerField
 from customers.models import Customer
 
-# With more active agents than this, the form shows a search box that narrows the picker.
-AGENT_SEARCH_THRESHOLD = 10
 
+def agent_choices(*, current_id: int | None) -> QuerySet:
+    """The agents a picker accepts: the active ones, plus the current agent.
 
-def agent_choices(
-    *, current_id: int | None, q: str = "", selected_id: int | None = None
-) -> QuerySet:
-    """Active agents matching `q` (all of them without one), plus the current agent.
-
-    The current agent stays listed even if it was deactivated since, so saving the form
-    unchanged never drops it; choosing an inactive agent anew is not offered.
-    `selected_id` (the agent picked before the search narrowed the list) stays listed too
-    while it is active.
+    The current agent stays valid even if it was deactivated since, so saving the form
+    unchanged never drops it; choosing an inactive agent anew is refused. The picker
+    searches (core.combobox); this queryset is only asked about the one id submitted.
     """
-    if not q and selected_id is None:
-        condition = Q(is_active=True)
-    else:
-        condition = Q(pk__in=BillingAgent.objects.active().search(q).values("pk"))
-        if selected_id is not None:
-            condition |= Q(pk=selected_id, is_active=True)
+    condition = Q(is_active=True)
     if current_id is not None:
         condition |= Q(pk=current_id)
     return BillingAgent.objects.filter(condition).order_by("company_name", "id")
 
 
+def agent_picker(*, links: bool = False, submit_on_pick: bool = False) -> Combobox:
+    """The billing-agent picker every form uses (text box `agent_q`)."""
+    return Combobox(
+        search_url="billing_agents:agent_search",
+        query_name="agent_q",
+        find=agent_matches,
+        describe=agent_text,
+        placeholder="Type a company, contact, email or phone",
+        links=links,
+        submit_on_pick=submit_on_pick,
+    )
+
+
 class AgentChoiceField(IdChoiceField):
+    default_error_messages = {
+        "invalid_choice": "Choose an active billing agent: that one cannot be chosen.",
+    }
+
     def label_from_instance(self, obj: BillingAgent) -> str:
-        return str(obj) if obj.is_active else f"{obj} (inactive)"
+        return agent_label(obj)
 
 
-class CustomerForm(forms.ModelForm):
+class CustomerForm(ComboboxMixin, forms.ModelForm):
     """Contact, address and billing terms; the billing agent is applied by the service."""
 
     billing_agent = AgentChoiceField(
         queryset=BillingAgent.objects.none(),
         required=False,
-        empty_label="— None (billed directly) —",
         label="Billing agent",
+        help_text="Only active billing agents can be chosen; empty the box to bill the "
+        "customer directly.",
+        widget=agent_picker(),
     )
     move_open_tickets = forms.BooleanField(required=False)
 
@@ -71,21 +81,12 @@ class CustomerForm(forms.ModelForm):
             "net_terms_days": StrictIntegerField,
         }
 
-    def __init__(
-        self,
-        *args,
-        agent_q: str = "",
-        selected_agent_id: int | None = None,
-        with_agent: bool = True,
-        **kwargs,
-    ) -> None:
+    def __init__(self, *args, with_agent: bool = True, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         current_id = self.instance.billing_agent_id if self.instance.pk else None
         if with_agent:
             field = self.fields["billing_agent"]
-            field.queryset = agent_choices(
-                current_id=current_id, q=agent_q, selected_id=selected_agent_id
-            )
+            field.queryset = agent_choices(current_id=current_id)
             field.initial = current_id
         else:
             # Plans without billing agents: the field is not offered at all.

@@ -7,7 +7,6 @@ app_name = "customers"
 urlpatterns = [
     path("", views.customer_list, name="customer_list"),
     path("new/", views.customer_create, name="customer_create"),
-    path("agent-picker/", views.customer_agent_picker, name="customer_agent_picker"),
     path("<id:pk>/", views.customer_detail, name="customer_detail"),
     path("<id:pk>/edit/", views.customer_edit, name="customer_edit"),
     path("<id:pk>/credit/refund/", views.customer_credit_refund, name="customer_credit_refund"),

@@ -5,15 +5,22 @@ from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from core.combobox import Combobox, ComboboxMixin
 from core.forms import DocumentDateField, IdChoiceField, MoneyField
 from core.inputs import InvalidInput, parse_decimal, parse_id
 from core.money import format_money
-from invoicing.accounts import account_from_token
+from invoicing.accounts import account_from_token, payer_from_token
 from invoicing.ledger import REFUND_METHODS
-from invoicing.models import Account, DisplayStatus, Invoice
+from invoicing.models import Account, DisplayStatus
+from invoicing.pickers import (
+    BILLABLE,
+    INVOICED,
+    billable_matches,
+    invoiced_matches,
+    payer_text,
+)
 from invoicing.services import Confirmations
 from tickets.models import Location, PaymentMethod
 
@@ -48,6 +55,31 @@ class PayerField(forms.CharField):
         if account is None:
             raise ValidationError("Choose a billing agent or a customer with billing terms.")
         return account
+
+
+def payer_picker(find, scope: str, **kwargs) -> Combobox:
+    """The payer picker (text box `payer_q`) of the invoice pages."""
+    return Combobox(
+        search_url="invoicing:payer_search",
+        search_params={"scope": scope},
+        query_name="payer_q",
+        find=find,
+        describe=payer_text,
+        placeholder="Type a billing agent or customer (name, email, phone)",
+        links=True,
+        submit_on_pick=True,
+        **kwargs,
+    )
+
+
+class PayerPickForm(ComboboxMixin, forms.Form):
+    """Step 1 of the create page (GET): who pays. Choosing submits the form."""
+
+    payer = forms.CharField(
+        required=False,
+        label="Find a billing agent or customer",
+        widget=payer_picker(billable_matches, BILLABLE),
+    )
 
 
 class TicketFilterForm(forms.Form):
@@ -255,7 +287,7 @@ STATUS_FILTERS = [
 ]
 
 
-class InvoiceFilterForm(forms.Form):
+class InvoiceFilterForm(ComboboxMixin, forms.Form):
     q = forms.CharField(
         required=False,
         label="Search",
@@ -267,27 +299,17 @@ class InvoiceFilterForm(forms.Form):
         ),
     )
     status = forms.ChoiceField(choices=STATUS_FILTERS, required=False)
-    payer = forms.ChoiceField(choices=[], required=False)
+    payer = forms.CharField(required=False, widget=payer_picker(invoiced_matches, INVOICED))
     overdue = forms.BooleanField(required=False, label="Overdue only")
     # Due-date range: where the aging report's figures lead (one bucket of one payer).
     due_from = DocumentDateField(required=False, label="Due from", widget=DATE_INPUT)
     due_to = DocumentDateField(required=False, label="Due to", widget=DATE_INPUT)
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        invoiced = Account.objects.for_list().filter(
-            Exists(Invoice.objects.filter(account=OuterRef("pk")))
-        )
-        accounts = list(
-            invoiced.order_by(
-                "billing_agent__company_name", "customer__last_name", "customer__first_name", "id"
-            )
-        )
-        self.fields["payer"].choices = [
-            ("", "All payers"),
-            ("Billing agents", [(a.token, a.name) for a in accounts if a.is_agent]),
-            ("Customers", [(a.token, a.name) for a in accounts if not a.is_agent]),
-        ]
+    def clean_payer(self) -> str:
+        token = self.cleaned_data.get("payer") or ""
+        if token and payer_from_token(token, billable_only=False) is None:
+            raise ValidationError("Choose a payer from the suggestions.")
+        return token
 
     def apply(self, invoices):
         if not self.is_valid():

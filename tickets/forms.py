@@ -8,8 +8,9 @@ and their DomainError is shown beside the field.
 from django import forms
 
 from billing_agents.models import BillingAgent
+from core.combobox import ComboboxMixin
 from core.forms import IdChoiceField, MoneyField, QuantityField
-from customers.forms import AgentChoiceField, agent_choices
+from customers.forms import AgentChoiceField, agent_choices, agent_picker
 from customers.models import Customer
 from tickets.models import OPEN_FILTER, DiscountType, Location, PaymentMethod, Ticket
 from tickets.services import DEPOSIT_METHODS, MAX_REASON
@@ -58,7 +59,7 @@ STATUS_FILTER_CHOICES = [
 ]
 
 
-class TicketFilterForm(forms.Form):
+class TicketFilterForm(ComboboxMixin, forms.Form):
     """The ticket list's search and filters (all optional; unknown values are dropped)."""
 
     q = forms.CharField(label="Search tickets", required=False, max_length=100)
@@ -72,11 +73,12 @@ class TicketFilterForm(forms.Form):
         required=False,
         empty_label="Any location",
     )
+    # Any agent, active or not: old tickets stay findable by the agent that paid them.
     billing_agent = IdChoiceField(
         label="Billing agent",
-        queryset=BillingAgent.objects.order_by("company_name", "id"),
+        queryset=BillingAgent.objects.all(),
         required=False,
-        empty_label="Any billing agent",
+        widget=agent_picker(links=True, submit_on_pick=True),
     )
 
     def __init__(self, *args, with_agent: bool = True, **kwargs) -> None:
@@ -151,14 +153,14 @@ class RefundForm(forms.Form):
     )
 
 
-class AgentForm(forms.Form):
+class AgentForm(ComboboxMixin, forms.Form):
     """Another active agent, or none, for a ticket that has a customer."""
 
     billing_agent = AgentChoiceField(
         label="Billing agent",
         queryset=BillingAgent.objects.none(),
         required=False,
-        empty_label="— None —",
+        widget=agent_picker(),
     )
 
     def __init__(self, *args, current_id: int | None = None, **kwargs) -> None:

@@ -225,6 +225,7 @@ ROUTES: dict[str, Route] = {
         get=lambda d: {"q": "Fuzz", "status": "active", "sort": "company", "page": "1"}
     ),
     "billing_agents:agent_create": Route(post=_agent_form),
+    "billing_agents:agent_search": Route(get=lambda d: {"q": "Fuzz", "list": "id_x_listbox"}),
     "billing_agents:agent_export": Route(
         get=lambda d: {"q": "", "status": "all", "sort": "-open_balance"}
     ),
@@ -259,13 +260,6 @@ ROUTES: dict[str, Route] = {
     ),
     "customers:customer_list": Route(get=lambda d: {"q": "Cora", "page": "1"}),
     "customers:customer_create": Route(post=_customer_form),
-    "customers:customer_agent_picker": Route(
-        get=lambda d: {
-            "customer": str(d.customer.pk),
-            "billing_agent": str(d.agent.pk),
-            "agent_q": "Fuzz",
-        }
-    ),
     "customers:customer_detail": Route(
         get=lambda d: {"page": "1"}, path=lambda d: {"pk": d.customer.pk}
     ),
@@ -379,7 +373,7 @@ ROUTES: dict[str, Route] = {
             "send_email": "",
         },
     ),
-    "invoicing:invoice_payer_search": Route(get=lambda d: {"q": "Fuzz"}),
+    "invoicing:payer_search": Route(get=lambda d: {"q": "Fuzz", "scope": "invoiced"}),
     "invoicing:invoice_export": Route(
         get=lambda d: {
             "q": "CLM",

@@ -79,7 +79,7 @@ def test_itemized_invoice_with_a_claim_number_pdf_email_and_one_overdue_reminder
     # --- create the invoice ----------------------------------------------------------
     page.goto(f"{base}/invoices/new/")
     page.get_by_label("Find a billing agent or customer").fill("Harbor")
-    page.locator("#payer-results").get_by_role("link", name=re.compile("Harbor Insurance")).click()
+    page.get_by_role("option", name=re.compile("Harbor Insurance")).click()
     expect(page.locator("#ticket-table")).to_contain_text("Ada Lovelace")
     page.get_by_label("Tick all tickets").check()
     page.get_by_role("button", name="Create invoice").click()
