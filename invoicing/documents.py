@@ -11,17 +11,26 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Prefetch
+from django.db.models import F, Prefetch
 
 from billing_agents.models import BillingAgent
 from core.models import Letterhead
-from core.money import ZERO
+from core.money import ZERO, format_money
 from core.pdf import render_pdf
 from customers.models import Customer
 from invoicing.models import Invoice, InvoiceLine, InvoiceLineItem, InvoiceStatus
-from tickets.models import Ticket
+from tickets.models import ticket_number
+from tickets.transitions import Status
 
 PRINT_TEMPLATE = "invoicing/invoice_print.html"
+MINUS = "\N{MINUS SIGN}"
+
+
+def quantity_text(quantity: Decimal) -> str:
+    """An item's quantity as `{{ quantity|floatformat:"-2" }}` prints it (1 → "1",
+    1.5 → "1.50"), for a two-place quantity, at a tenth of the filter's cost."""
+    text = f"{quantity:.2f}"
+    return text[:-3] if text.endswith(".00") else text
 
 
 def percent(rate: Decimal) -> str:
@@ -42,7 +51,17 @@ class DocumentLine:
 
     @property
     def ticket_number(self) -> str:
-        return Ticket(pk=self.line.ticket_id).number
+        return ticket_number(self.line.ticket_id)
+
+    @property
+    def ticket_customer_id(self) -> int | None:
+        """The ticket's customer now (invoice_document(live_tickets=True) only)."""
+        return self.line.ticket_customer_id
+
+    @property
+    def ticket_status(self) -> str:
+        """The ticket's status now, as shown (invoice_document(live_tickets=True) only)."""
+        return Status(self.line.ticket_status).label
 
     @property
     def customer_name(self) -> str:
@@ -58,6 +77,20 @@ class DocumentLine:
         if not self.line.reference:
             return ""
         return f"{self.line.reference_label or 'Reference'} {self.line.reference}"
+
+    @property
+    def figures(self) -> str:
+        """The line's sum as printed before what it bills: subtotal, discount (if any),
+        tax with its rate, ticket total and paid before invoicing (if any), joined by " · ".
+        One string, not nine template lookups per line: most of a long invoice's render."""
+        parts = [f"Subtotal {format_money(self.subtotal)}"]
+        if self.discount:
+            parts.append(f"Discount {MINUS}{format_money(self.discount)}")
+        parts.append(f"Tax {self.tax_rate} {format_money(self.tax)}")
+        parts.append(f"Ticket total {format_money(self.ticket_total)}")
+        if self.paid_before:
+            parts.append(f"Paid before invoicing {MINUS}{format_money(self.paid_before)}")
+        return " · ".join(parts)
 
     @property
     def subtotal(self) -> Decimal:
@@ -184,16 +217,23 @@ def _totals(invoice: Invoice, lines: list[DocumentLine]) -> DocumentTotals:
     )
 
 
-def invoice_document(invoice: Invoice) -> InvoiceDocument:
-    """The invoice's document: three queries (lines with their tickets, their items, the
-    letterhead) however many lines, plus the account if `invoice` came without it
-    (Invoice.objects.with_account())."""
-    rows = (
-        invoice.lines.select_related("ticket")
-        .prefetch_related(Prefetch("items", queryset=InvoiceLineItem.objects.order_by("position")))
-        .order_by("ticket__created_at", "ticket_id")
-    )
+def invoice_document(invoice: Invoice, *, live_tickets: bool = False) -> InvoiceDocument:
+    """The invoice's document: three queries (lines, their items, the letterhead) however
+    many lines, plus the account if `invoice` came without it
+    (Invoice.objects.with_account()). The document reads the lines' snapshots only;
+    `live_tickets` adds each ticket's status and customer now (the invoice page shows
+    them), read with the lines."""
+    rows = invoice.lines.prefetch_related(
+        Prefetch("items", queryset=InvoiceLineItem.objects.order_by("position"))
+    ).order_by("ticket__created_at", "ticket_id")
+    if live_tickets:
+        rows = rows.annotate(
+            ticket_status=F("ticket__status"), ticket_customer_id=F("ticket__customer_id")
+        )
     lines = [DocumentLine(line=line, items=list(line.items.all())) for line in rows]
+    for row in lines:
+        for item in row.items:
+            item.quantity_shown = quantity_text(item.quantity)
     return InvoiceDocument(
         invoice=invoice,
         payer=invoice.account.payer,

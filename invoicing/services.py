@@ -436,6 +436,7 @@ def propose_remittance(
     amount: Decimal,
     allocations: dict[int, Decimal] | None = None,
     kept: dict[int, Decimal] | None = None,
+    lines: list[InvoiceLine] | None = None,
 ) -> RemittancePlan:
     """The split the form shows: oldest first for `amount`, or the clerk's edits checked,
     over one invoice's open lines or (given `account`) over every open invoice's lines.
@@ -443,8 +444,10 @@ def propose_remittance(
     `kept` (line id -> share) are the lines the clerk typed into: they keep that share and
     only the other lines are proposed, oldest first, from what is left of the amount. Such
     a plan never raises; a split that cannot be recorded carries the reason in `error`.
+    `lines`: open_lines() / account_open_lines() when the caller read them already.
     """
-    lines = open_lines(invoice) if invoice is not None else account_open_lines(account)
+    if lines is None:
+        lines = open_lines(invoice) if invoice is not None else account_open_lines(account)
     amount = to_cents(amount)
     if kept is None:
         split = _split(lines, amount, allocations, from_credit=False)
@@ -693,21 +696,19 @@ def _pay(
     `invoice` is the one invoice a per-invoice remittance names (None: on the account)."""
     from_credit = method == PaymentMethod.ACCOUNT_CREDIT
     by_id = {inv.pk: inv for inv in invoices}
-    all_lines = list(
-        InvoiceLine.objects.filter(invoice__in=invoices)
-        .select_related("ticket__location")
-        .order_by("ticket__created_at", "ticket_id")
-    )
     rank = {inv.pk: index for index, inv in enumerate(invoices)}
-    all_lines.sort(key=lambda line: rank[line.invoice_id])
+    # One read of the lines with their tickets, which it locks in id order (as everywhere).
+    all_lines = list(
+        InvoiceLine.objects.select_for_update(of=("ticket",))
+        .filter(invoice__in=invoices)
+        .select_related("ticket__location")
+        .order_by("ticket_id")
+    )
+    # Payment order: the invoices as given, oldest ticket first within one.
+    all_lines.sort(key=lambda line: (rank[line.invoice_id], line.ticket.created_at, line.ticket_id))
     for line in all_lines:
         line.invoice = by_id[line.invoice_id]
-    tickets = list(
-        Ticket.objects.select_for_update(of=("self",))
-        .select_related("location")
-        .filter(pk__in=[line.ticket_id for line in all_lines])
-        .order_by("pk")
-    )
+    tickets = sorted((line.ticket for line in all_lines), key=lambda ticket: ticket.pk)
     ticket_by_id = {t.pk: t for t in tickets}
     lines = [line for line in all_lines if line.balance > 0]
     split = _split(lines, amount, allocations, from_credit=from_credit)

@@ -171,7 +171,10 @@ def _selects_tickets(sql: str) -> bool:
 
 
 def _locks_tickets(sql: str) -> bool:
-    return _selects_tickets(sql) and "FOR UPDATE" in sql
+    # A payment locks the tickets in the same read as the invoice lines that name them.
+    return (_selects_tickets(sql) and "FOR UPDATE" in sql) or (
+        sql.startswith("SELECT") and 'FOR UPDATE OF "tickets_ticket"' in sql
+    )
 
 
 def _reads_credit_balance(sql: str) -> bool:
