@@ -148,6 +148,32 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Sessions are read from the cache (no session query per request) and written through to
+# the database. The cache must be one that every worker shares, or a logout in one gunicorn
+# worker would leave the session alive in another's memory: so no LocMemCache. One machine:
+# files in CACHE_DIR. Several machines: REDIS_URL (needs the `redis` package installed).
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    try:
+        import redis  # noqa: F401
+    except ImportError as error:
+        raise ImproperlyConfigured(
+            "REDIS_URL is set but the redis package is not installed."
+        ) from error
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": os.environ.get("CACHE_DIR", "") or str(BASE_DIR / "var" / "cache"),
+            # One file per signed-in session; culling (a third of the files) starts above this.
+            "OPTIONS": {"MAX_ENTRIES": int(os.environ.get("CACHE_MAX_ENTRIES", "10000"))},
+        }
+    }
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
 # The open-balance index INCLUDEs balance_due on PostgreSQL; SQLite (the demo) just
 # builds it without that column, which is harmless.
 SILENCED_SYSTEM_CHECKS = ["models.W040"]
@@ -160,9 +186,10 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 # django-axes first: it refuses a locked-out username/address pair before any password check.
+# Then Django's ModelBackend, reading a user's permissions in one query (core.access).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "core.access.ShopModelBackend",
 ]
 # Login throttling (docs/decisions.md): 5 failures for one username from one address lock
 # that pair for 15 minutes; other users and other addresses are unaffected.

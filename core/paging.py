@@ -12,6 +12,7 @@ from functools import cached_property
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import QuerySet
+from django.http import QueryDict
 
 COUNT_CAP = 1000
 ESTIMATE_ABOVE = 10_000
@@ -29,6 +30,12 @@ def estimated_rows(queryset: QuerySet) -> int | None:
         )
         row = cursor.fetchone()
     return row[0] if row and row[0] > 0 else None
+
+
+def is_filtered(query: QueryDict, *, ignore: tuple[str, ...] = ("page",)) -> bool:
+    """True when the query string narrows the list (any non-empty value but the page), so
+    a list page knows whether the table's estimate may stand for its count."""
+    return any(value.strip() for key, value in query.items() if key not in ignore)
 
 
 class ShopPaginator(Paginator):

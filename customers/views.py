@@ -16,14 +16,13 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
 from billing_agents.models import BillingAgent
-from core.access import require_perm
 from core.errors import DomainError
 from core.forms import add_domain_error
 from core.htmx import is_partial_request, page_or_partial
 from core.inputs import parse_id, search_text
 from core.paging import ShopPaginator
 from core.plans import billing_enabled, requires_billing_plan
-from customers.forms import AGENT_SEARCH_THRESHOLD, CustomerForm
+from customers.forms import CustomerForm
 from customers.models import Customer
 from invoicing.credit_pages import credit_refund_form, credit_refund_step
 from invoicing.ledger import credit_balance
@@ -52,10 +51,11 @@ def _query(request: HttpRequest) -> str:
 def customer_list(request: HttpRequest) -> TemplateResponse:
     """The lookup: search as you type over name, company, phone and email, paginated."""
     q = _query(request)
-    customers = Customer.objects.search(q).for_list()
-    page_obj = ShopPaginator(customers, PAGE_SIZE, filtered=bool(q)).get_page(
-        request.GET.get("page")
-    )
+    paginator = ShopPaginator(Customer.objects.search(q).for_list(), PAGE_SIZE, filtered=bool(q))
+    if q and paginator.is_capped:
+        # More matches than the cap: a page read in index order beats sorting every match.
+        paginator.object_list = Customer.objects.search(q, broad=True).for_list()
+    page_obj = paginator.get_page(request.GET.get("page"))
     context = {
         "q": q,
         "page_obj": page_obj,
@@ -82,8 +82,6 @@ def _form_context(form: CustomerForm, customer: Customer | None, **extra) -> dic
         "form": form,
         "customer": customer,
         "with_agent": with_agent,
-        "agent_search": with_agent
-        and BillingAgent.objects.active().count() > AGENT_SEARCH_THRESHOLD,
         "move_count": 0,
         **extra,
     }
@@ -115,6 +113,9 @@ def _save(request: HttpRequest, form: CustomerForm, *, move: bool) -> HttpRespon
 @permission_required("customers.add_customer", raise_exception=True)
 def customer_create(request: HttpRequest) -> HttpResponse:
     form = CustomerForm(request.POST or None, with_agent=billing_enabled())
+    if form.searching:
+        # The agent box was searched (no JavaScript): the same form, the matches beside it.
+        return TemplateResponse(request, FORM_TEMPLATE, _form_context(form, None))
     if request.method == "POST" and form.is_valid():
         response = _save(request, form, move=False)
         if response is not None:
@@ -134,6 +135,8 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """
     customer = get_object_or_404(Customer.objects.select_related("billing_agent"), pk=pk)
     form = CustomerForm(request.POST or None, instance=customer, with_agent=billing_enabled())
+    if form.searching:
+        return TemplateResponse(request, FORM_TEMPLATE, _form_context(form, customer))
     move_count = 0
     if request.method == "POST" and form.is_valid():
         if form.agent_changed:
@@ -156,27 +159,6 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
     status = 422 if request.method == "POST" else 200
     context = _form_context(form, customer, move_count=move_count)
     return TemplateResponse(request, FORM_TEMPLATE, context, status=status)
-
-
-@require_GET
-@vary_on_headers("HX-Request")
-@requires_billing_plan
-def customer_agent_picker(request: HttpRequest) -> HttpResponse:
-    """The agent picker narrowed to `agent_q`, keeping the agent chosen so far."""
-    require_perm(request.user, "customers.change_customer", "customers.add_customer")
-    customer_id = parse_id(request.GET.get("customer", ""))
-    customer = get_object_or_404(Customer, pk=customer_id) if customer_id else None
-    selected_id = parse_id(request.GET.get("billing_agent", ""))
-    form = CustomerForm(
-        instance=customer,
-        agent_q=search_text(request.GET.get("agent_q", "")),
-        selected_agent_id=selected_id,
-    )
-    form.initial["billing_agent"] = selected_id
-    context = _form_context(form, customer)
-    return TemplateResponse(
-        request, page_or_partial(request, FORM_TEMPLATE, "agent-picker"), context
-    )
 
 
 @require_GET

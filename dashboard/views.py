@@ -8,11 +8,11 @@ from dashboard import figures
 
 @require_GET
 def dashboard(request: HttpRequest) -> TemplateResponse:
-    wfp_count, wfp_due = figures.waiting_for_payment()
+    tickets = figures.open_tickets()
     context = {
-        "by_status": figures.open_tickets_by_status(),
-        "wfp_count": wfp_count,
-        "wfp_due": wfp_due,
+        "by_status": tickets.by_status,
+        "wfp_count": tickets.waiting_count,
+        "wfp_due": tickets.waiting_due,
         "invoices": figures.invoice_figures()
         if billing_enabled() and request.user.has_perm("invoicing.view_invoice")
         else None,
