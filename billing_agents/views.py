@@ -24,8 +24,17 @@ from django_htmx.http import trigger_client_event
 
 from billing_agents.forms import BillingAgentForm, CreditAdjustmentForm
 from billing_agents.history import agent_history
-from billing_agents.models import DEFAULT_SORT, SORT_FIELDS, BillingAgent, StatusFilter
+from billing_agents.models import (
+    DEFAULT_SORT,
+    FIGURE_FIELDS,
+    SORT_FIELDS,
+    BillingAgent,
+    StatusFilter,
+)
+from billing_agents.pickers import agent_matches
 from billing_agents.services import save_agent
+from core.access import require_perm
+from core.combobox import options_context, request_query
 from core.errors import DomainError
 from core.forms import add_domain_error
 from core.htmx import confirm_response, into_modal, is_partial_request, page_or_partial
@@ -57,6 +66,7 @@ LIST_FIELDS = [
     "phone",
     "email",
     "is_active",
+    *FIGURE_FIELDS,
 ]
 # The "Overdue" column: invoicing.aging's past-due figure, sorted here (not a model field).
 OVERDUE_SORT = "overdue"
@@ -82,6 +92,8 @@ def _row_permissions(request: HttpRequest) -> dict:
     return {
         "can_change": request.user.has_perm("billing_agents.change_billingagent"),
         "can_deactivate": request.user.has_perm("billing_agents.deactivate_billingagent"),
+        "can_view_invoices": request.user.has_perm("invoicing.view_invoice"),
+        "invoice_list_url": reverse("invoicing:invoice_list"),
     }
 
 
@@ -198,6 +210,24 @@ def agent_export(request: HttpRequest) -> HttpResponse:
         for agent in state.agents().iterator(chunk_size=500)
     )
     return csv_download("billing-agents.csv", header, rows)
+
+
+# Whoever edits a ticket's or a customer's agent, or filters tickets by one, may search.
+AGENT_SEARCH_PERMISSIONS = (
+    "billing_agents.view_billingagent",
+    "tickets.view_ticket",
+    "customers.add_customer",
+    "customers.change_customer",
+)
+
+
+@require_GET
+def agent_search(request: HttpRequest) -> TemplateResponse:
+    """An agent picker's suggestions: at most core.combobox.LIMIT active agents matching
+    `q`, by company name (the first ones without `q`)."""
+    require_perm(request.user, *AGENT_SEARCH_PERMISSIONS)
+    context = options_context(request, agent_matches(request_query(request)))
+    return TemplateResponse(request, "includes/combobox_options.html", context)
 
 
 def _row_response(request: HttpRequest, agent: BillingAgent) -> TemplateResponse:

@@ -20,6 +20,7 @@ from core.errors import DomainError
 from core.money import ZERO, format_money
 from invoicing.models import WEEKDAYS, Account, BillingCycle, Invoice, invoiceable_tickets
 from invoicing.services import TicketsAlreadyInvoiced, create_invoices
+from tickets.models import ticket_number
 
 logger = logging.getLogger(__name__)
 
@@ -114,7 +115,7 @@ class RunResult:
 
 
 def _numbers(ids: Iterable[int]) -> str:
-    return ", ".join(f"T-{pk:06d}" for pk in sorted(ids))
+    return ", ".join(ticket_number(pk) for pk in sorted(ids))
 
 
 def _bill(

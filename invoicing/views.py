@@ -6,8 +6,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.core.paginator import Paginator
-from django.db.models import Exists, OuterRef, Prefetch, Q, Sum
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, Sum
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -18,25 +17,28 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from billing_agents.models import BillingAgent
+from core.access import require_perm
+from core.combobox import options_context, request_query
 from core.errors import DomainError
 from core.forms import add_domain_error
 from core.htmx import confirm_response, is_partial_request, page_or_partial
-from core.inputs import InvalidInput, parse_decimal, parse_id, search_text
+from core.inputs import InvalidInput, parse_decimal, parse_id
 from core.money import MAX_MONEY, ZERO, format_money, to_cents
+from core.paging import ShopPaginator, is_filtered
 from core.spreadsheets import csv_download
 from customers.models import Customer
-from invoicing import delivery, exports, services
+from invoicing import delivery, exports, pickers, services
 from invoicing.accounts import (
     account_for,
     account_from_token,
     account_of,
     customer_receivables,
-    search_payers,
 )
-from invoicing.documents import document_pdf, invoice_document
+from invoicing.documents import document_pdf, invoice_document, ticket_number
 from invoicing.forms import (
     CreateInvoicesForm,
     InvoiceFilterForm,
+    PayerPickForm,
     PaymentExportForm,
     RemittanceForm,
     TicketFilterForm,
@@ -78,7 +80,9 @@ def _redirect(request: HttpRequest, url: str) -> HttpResponse:
 def invoice_list(request: HttpRequest) -> TemplateResponse:
     filters = InvoiceFilterForm(request.GET or None)
     invoices = filters.apply(Invoice.objects.for_list())
-    page = Paginator(invoices, PAGE_SIZE).get_page(request.GET.get("page"))
+    # Unfiltered (live invoices: deleted ones are few), the table's estimate stands for the count.
+    paginator = ShopPaginator(invoices, PAGE_SIZE, filtered=is_filtered(request.GET))
+    page = paginator.get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     context = {
@@ -168,8 +172,7 @@ def _create_context(request: HttpRequest, account, form: CreateInvoicesForm | No
         ticked = {str(t.pk) for t in tickets if t.pk in wanted}
     return {
         "account": account,
-        "q": search_text(request.GET.get("q", "")),
-        "payers": search_payers(search_text(request.GET.get("q", ""))) if account is None else [],
+        "payer_form": PayerPickForm(request.GET) if account is None else None,
         "filters": filters,
         "tickets": tickets,
         "ticked": ticked,
@@ -234,17 +237,18 @@ def invoice_create(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@permission_required("invoicing.add_invoice", raise_exception=True)
-@vary_on_headers("HX-Request")
-def invoice_payer_search(request: HttpRequest) -> HttpResponse:
-    """The payer picker's results; the full create page without htmx."""
-    if not is_partial_request(request):
-        query = urlencode({"q": search_text(request.GET.get("q", ""))})
-        url = reverse("invoicing:invoice_create") + "?" + query
-        return HttpResponseRedirect(url)
-    q = search_text(request.GET.get("q", ""))
-    context = {"payers": search_payers(q), "q": q}
-    return TemplateResponse(request, "invoicing/invoice_create.html#payer-results", context)
+def payer_search(request: HttpRequest) -> TemplateResponse:
+    """A payer picker's suggestions: at most core.combobox.LIMIT payers matching `q`.
+    `scope=billable` (the create page) or `invoiced` (the list's filter)."""
+    scope = request.GET.get("scope", "")
+    scope = scope if scope in pickers.SCOPES else pickers.BILLABLE
+    require_perm(
+        request.user,
+        "invoicing.add_invoice" if scope == pickers.BILLABLE else "invoicing.view_invoice",
+    )
+    matches = pickers.payer_matches(request_query(request), scope=scope)
+    context = options_context(request, matches)
+    return TemplateResponse(request, "includes/combobox_options.html", context)
 
 
 # --- view / print ----------------------------------------------------------------------
@@ -262,7 +266,7 @@ def _payments_on(invoice: Invoice):
 
 
 def _invoice_context(invoice: Invoice) -> dict:
-    document = invoice_document(invoice)
+    document = invoice_document(invoice, live_tickets=True)
     remittances = list(
         _payments_on(invoice)
         .select_related("recorded_by", "voided_by")
@@ -271,13 +275,15 @@ def _invoice_context(invoice: Invoice) -> dict:
                 "allocations",
                 queryset=RemittanceAllocation.objects.filter(
                     invoice_line__invoice=invoice
-                ).select_related("invoice_line__ticket"),
+                ).annotate(line_ticket_id=F("invoice_line__ticket_id")),
                 to_attr="here",
             ),
             "credit_transactions",
         )
     )
     for r in remittances:
+        for allocation in r.here:
+            allocation.ticket_number = ticket_number(allocation.line_ticket_id)
         # A payment on the account shows what it paid here and the credit it left.
         r.credit_here = [
             c for c in r.credit_transactions.all() if c.invoice_id in (None, invoice.pk)
@@ -405,16 +411,26 @@ def _line_inputs(params: QueryDict, lines) -> tuple[dict[int, str], set[int]]:
 
 
 def _remittance_rows(lines, values: dict, errors: dict[str, str], edited=frozenset()) -> list:
-    return [
-        {
-            "line": line,
-            "field": RemittanceForm.line_field(line),
-            "value": values.get(line.pk),
-            "edited": line.pk in edited,
-            "error": errors.get(RemittanceForm.line_field(line), ""),
-        }
-        for line in lines
-    ]
+    """One dict per allocation line with what its row shows, worked out here once: looked
+    up through the line in the template, they were most of a long form's render."""
+    rows = []
+    for line in lines:
+        field = RemittanceForm.line_field(line)
+        ticket = line.ticket
+        rows.append(
+            {
+                "line": line,
+                "field": field,
+                "number": ticket.number,
+                "customer": str(ticket.customer) if ticket.customer_id else "",
+                "created": f"{timezone.localdate(ticket.created_at):%Y-%m-%d}",
+                "balance": format_money(line.balance),
+                "value": values.get(line.pk),
+                "edited": line.pk in edited,
+                "error": errors.get(field, ""),
+            }
+        )
+    return rows
 
 
 @dataclass(frozen=True)
@@ -446,7 +462,7 @@ class PaymentTarget:
 
     def propose(self, amount, **kwargs) -> services.RemittancePlan:
         return services.propose_remittance(
-            invoice=self.invoice, account=self.account, amount=amount, **kwargs
+            invoice=self.invoice, account=self.account, amount=amount, lines=self.lines, **kwargs
         )
 
     def record(self, **kwargs) -> Remittance:

@@ -99,11 +99,11 @@ class AgingState:
         return columns
 
 
-def invoice_links(account: Account, as_of: date) -> dict[str, str]:
+def invoice_links(account: Account, as_of: date, *, base: str) -> dict[str, str]:
     """Where each figure of an account's row leads on the invoice list: the payer's live
     invoices whose due date puts them in that bucket on `as_of` (only the unpaid ones when
-    `as_of` is today; on a past day, those paid since are listed too)."""
-    base = reverse("invoicing:invoice_list")
+    `as_of` is today; on a past day, those paid since are listed too). `base` is the
+    invoice list's URL, reversed once per page rather than once per row."""
     today = as_of >= timezone.localdate()
 
     def link(**filters) -> str:
@@ -125,9 +125,10 @@ def invoice_links(account: Account, as_of: date) -> dict[str, str]:
 
 def _table_rows(rows: list[AgingRow], as_of: date) -> list[dict]:
     """Each row with the cells the table draws: (bucket key, amount, link) per figure."""
+    base = reverse("invoicing:invoice_list")
     table = []
     for row in rows:
-        links = invoice_links(row.account, as_of)
+        links = invoice_links(row.account, as_of, base=base)
         table.append(
             {
                 "row": row,

@@ -9,7 +9,6 @@ message beside the field and a 4xx status.
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -23,6 +22,7 @@ from core.forms import add_domain_error
 from core.htmx import confirm_response, is_partial_request, page_or_partial
 from core.inputs import parse_id, search_text
 from core.money import format_money
+from core.paging import ShopPaginator, is_filtered
 from core.plans import billing_enabled, requires_billing_plan
 from customers.models import Customer
 from invoicing.models import Invoice, InvoiceLine
@@ -76,7 +76,9 @@ def ticket_list(request: HttpRequest) -> TemplateResponse:
     tickets = Ticket.objects.for_list().order_by("-created_at", "-id")
     if form.is_valid():
         tickets = tickets.search(form.cleaned_data["q"]).filtered(**form.filters())
-    page_obj = Paginator(tickets, PAGE_SIZE).get_page(request.GET.get("page"))
+    # An unfiltered list of a big table shows PostgreSQL's estimate, a filtered one a capped count.
+    paginator = ShopPaginator(tickets, PAGE_SIZE, filtered=is_filtered(request.GET))
+    page_obj = paginator.get_page(request.GET.get("page"))
     context = {"form": form, "page_obj": page_obj, "tickets": page_obj.object_list}
     return TemplateResponse(
         request, page_or_partial(request, LIST_TEMPLATE, "ticket-table"), context
@@ -281,6 +283,9 @@ def ticket_attach_customer(request: HttpRequest, pk: int) -> HttpResponse:
 def ticket_set_agent(request: HttpRequest, pk: int) -> HttpResponse:
     ticket = _ticket(pk)
     form = AgentForm(request.POST, current_id=ticket.billing_agent_id)
+    if form.searching:
+        # The agent box was searched (no JavaScript): the matches beside it, nothing saved.
+        return _refused(request, ticket, status=200, agent_form=form)
     if form.is_valid():
         agent = form.cleaned_data["billing_agent"]
         try:

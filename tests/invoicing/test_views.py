@@ -50,7 +50,7 @@ def url(name, *args):
         ("get", "invoice_list", False),
         ("get", "invoice_create", False),
         ("post", "invoice_create", False),
-        ("get", "invoice_payer_search", False),
+        ("get", "payer_search", False),
         ("get", "invoice_detail", True),
         ("get", "invoice_print", True),
         ("get", "invoice_remittance", True),
@@ -229,9 +229,11 @@ def test_create_page_offers_payer_search(billing_client, agent, direct_customer)
     CustomerFactory(first_name="Nobill", net_terms_days=None)
     response = billing_client.get(url("invoice_create"))
     assert response.status_code == 200
-    assert "Lakeside Schools" in response.text
-    assert "Dana Direct" in response.text
-    assert "Nobill" not in response.text
+    assert url("payer_search") in response.text  # the picker searches as the clerk types
+    offered = billing_client.get(url("payer_search"), {"scope": "billable"}).text
+    assert "Lakeside Schools" in offered
+    assert "Dana Direct" in offered
+    assert "Nobill" not in offered
 
 
 def test_payer_search_partial_and_full_page(billing_client, agent, direct_customer, htmx_headers):
@@ -241,20 +243,17 @@ def test_payer_search_partial_and_full_page(billing_client, agent, direct_custom
         contact_last_name="Berg",
         inactive=True,
     )
-    response = billing_client.get(
-        url("invoice_payer_search"), {"q": "lakeside"}, headers=htmx_headers
-    )
+    response = billing_client.get(url("payer_search"), {"q": "lakeside"}, headers=htmx_headers)
     assert response.status_code == 200
-    assert response.text.lstrip().startswith('<div id="payer-results"')
-    assert f"payer=agent-{agent.pk}" in response.text
-    assert f"payer=agent-{inactive.pk}" in response.text
+    assert response.text.lstrip().startswith("<li")
+    assert f'data-value="agent-{agent.pk}"' in response.text
+    assert f'data-value="agent-{inactive.pk}"' in response.text
     assert "inactive" in response.text
     assert "Dana Direct" not in response.text
-    # Without htmx the search is the create page itself.
-    full = billing_client.get(url("invoice_create"), {"q": "dana"})
+    # Without JavaScript the search is the create page itself (payer_q, then a link).
+    full = billing_client.get(url("invoice_create"), {"payer_q": "dana"})
     assert f"payer=customer-{direct_customer.pk}" in full.text
-    assert "Lakeside" not in full.text.split('id="payer-results"')[1]
-    assert billing_client.get(url("invoice_payer_search"), {"q": "x"}).status_code == 302
+    assert "Lakeside" not in full.text.split("data-combobox-results")[1]
 
 
 def test_create_lists_the_payers_invoiceable_tickets(
