@@ -55,12 +55,3 @@ def account_from_token(token: str | None, *, billable_only: bool = True) -> Acco
     if payer is None:
         return None
     return account_of(payer)
-
-
-def search_payers(text: str, *, limit: int = 15) -> list[Account]:
-    """Accounts (unsaved when new) of billing agents (active or not) and directly billable
-    customers matching the text, by each model's own search."""
-    agents = BillingAgent.objects.search(text).order_by("-is_active", "company_name")
-    customers = Customer.objects.directly_billable().search(text)
-    payers = [*agents[:limit], *customers[:limit]]
-    return [Account.of(payer) for payer in payers]
