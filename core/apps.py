@@ -11,3 +11,7 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         # Before any URLconf is imported: every app's ids use `<id:…>`.
         register_converter(IdPathConverter, "id")
+        # Models are loaded only now, so the signal receivers are imported here (Django's way).
+        from core.access import watch_permission_changes
+
+        watch_permission_changes()
