@@ -17,7 +17,18 @@ def changed_by(record) -> str:
     user = record.history_user
     if user is None:
         return "System"
-    return user.get_full_name() or user.get_username()
+    return user_label(user.first_name, user.last_name, user.get_username())
+
+
+def user_label(first_name: str | None, last_name: str | None, username: str | None) -> str:
+    """changed_by's answer from the recorded user's columns (username None: no user)."""
+    if username is None:
+        return "System"
+    return f"{first_name or ''} {last_name or ''}".strip() or username
+
+
+# The user columns a history read selects for user_label, in its argument order.
+USER_COLUMNS = ("history_user__first_name", "history_user__last_name", "history_user__username")
 
 
 def shown(value: object) -> str:

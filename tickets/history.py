@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from billing_agents.models import BillingAgent
-from core.history import FieldChange, changed_by
+from core.history import USER_COLUMNS, FieldChange, user_label
 from core.money import format_money
 from customers.models import Customer
 from tickets.models import (
@@ -26,6 +26,15 @@ from tickets.models import (
 
 LIMIT = 50
 ACTIONS = {"+": "added", "~": "changed", "-": "removed"}
+# The historical models' own managers: reading through `Ticket.history` builds a manager
+# class on every access, and plain value rows cost less than history model instances.
+HistoricalTicket = Ticket.history.model
+HistoricalTicketItem = TicketItem.history.model
+HistoricalTicketPayment = TicketPayment.history.model
+_OLDEST_FIRST = ("history_date", "history_id")
+# What a ticket's first record is compared with when it is not its "+" (created) one.
+NOTHING = (None, None, "—")
+ITEM_FIELDS = ("description", "quantity", "unit_price", "taxable")
 
 
 @dataclass(frozen=True)
@@ -48,40 +57,58 @@ def _yes_no(value: bool | None) -> str:
     return "—" if value is None else ("Yes" if value else "No")
 
 
-def _item_line(record) -> str:
-    taxed = "" if record.taxable else ", not taxable"
-    price = format_money(record.unit_price)
-    return f"{_quantity(record.quantity)} \N{MULTIPLICATION SIGN} {price}{taxed}"
+# ITEM_FIELDS' labels and how each shows its value, in the same order.
+ITEM_SHOWN = (
+    ("Description", str),
+    ("Quantity", _quantity),
+    ("Unit price", format_money),
+    ("Taxable", _yes_no),
+)
+
+
+def _item_line(description, quantity, unit_price, taxable) -> str:
+    taxed = "" if taxable else ", not taxable"
+    return f"{_quantity(quantity)} \N{MULTIPLICATION SIGN} {format_money(unit_price)}{taxed}"
+
+
+def _newest_first(rows: list[tuple]) -> list[tuple]:
+    # Rows come oldest first (history_date, history_id), so reversing is newest first.
+    rows.reverse()
+    return rows
 
 
 def _item_entries(ticket_id: int, limit: int) -> list[Entry]:
-    records = TicketItem.history.timeline(ticket_id)[:limit]
+    """Each version of each item is compared with that item's version before it."""
+    rows = HistoricalTicketItem.objects.filter(ticket_id=ticket_id).order_by(*_OLDEST_FIRST)
+    before: dict[int, tuple] = {}
+    versions = []
+    for item_id, kind, when, *values, first, last, username in rows.values_list(
+        "id", "history_type", "history_date", *ITEM_FIELDS, *USER_COLUMNS
+    ):
+        versions.append((kind, when, values, before.get(item_id), (first, last, username)))
+        before[item_id] = values
     entries = []
-    for record in records:
-        action = ACTIONS.get(record.history_type, "changed")
+    for kind, when, values, previous, user in _newest_first(versions):
+        if len(entries) == limit:
+            break
+        action = ACTIONS.get(kind, "changed")
         changes = []
-        if action == "changed" and record.previous_description is not None:
-            shown = [
-                ("Description", record.previous_description, record.description, str),
-                ("Quantity", record.previous_quantity, record.quantity, _quantity),
-                ("Unit price", record.previous_unit_price, record.unit_price, format_money),
-                ("Taxable", record.previous_taxable, record.taxable, _yes_no),
-            ]
+        if action == "changed" and previous is not None:
             changes = [
                 FieldChange(label, show(old), show(new))
-                for label, old, new, show in shown
+                for (label, show), old, new in zip(ITEM_SHOWN, previous, values, strict=True)
                 if old != new
             ]
             if not changes:
                 continue  # saved without a change
         entries.append(
             Entry(
-                when=record.history_date,
-                who=changed_by(record),
+                when=when,
+                who=user_label(*user),
                 subject="item",
                 action=action,
-                title=record.description,
-                details="" if changes else _item_line(record),
+                title=values[0],
+                details="" if changes else _item_line(*values),
                 changes=changes,
             )
         )
@@ -89,24 +116,35 @@ def _item_entries(ticket_id: int, limit: int) -> list[Entry]:
 
 
 def _payment_entries(ticket_id: int, limit: int) -> list[Entry]:
+    rows = (
+        HistoricalTicketPayment.objects.filter(ticket_id=ticket_id)
+        .exclude(history_type="~")
+        .order_by("-history_date", "-history_id")
+        .values_list(
+            "history_type",
+            "history_date",
+            "kind",
+            "method",
+            "amount",
+            "reference",
+            "reason",
+            *USER_COLUMNS,
+        )[:limit]
+    )
     entries = []
-    for record in TicketPayment.history.timeline(ticket_id)[:limit]:
-        kind = PaymentKind(record.kind).label if record.kind in PaymentKind.values else record.kind
-        method = (
-            PaymentMethod(record.method).label
-            if record.method in PaymentMethod.values
-            else record.method
-        )
-        reference = f" · {record.reference}" if record.reference else ""
-        reason = f" · why: {record.reason}" if record.reason else ""
+    for kind_of_change, when, kind, method, amount, reference, reason, *user in rows:
+        kind_label = PaymentKind(kind).label if kind in PaymentKind.values else kind
+        method_label = PaymentMethod(method).label if method in PaymentMethod.values else method
+        reference = f" · {reference}" if reference else ""
+        reason = f" · why: {reason}" if reason else ""
         entries.append(
             Entry(
-                when=record.history_date,
-                who=changed_by(record),
+                when=when,
+                who=user_label(*user),
                 subject="payment",
-                action="recorded" if record.history_type == "+" else "removed",
-                title=f"{kind} {format_money(record.amount)}",
-                details=f"{method}{reference}{reason}",
+                action="recorded" if kind_of_change == "+" else "removed",
+                title=f"{kind_label} {format_money(amount)}",
+                details=f"{method_label}{reference}{reason}",
             )
         )
     return entries
@@ -123,15 +161,33 @@ def _discount(discount_type: str | None, value: Decimal | None) -> str:
 
 
 def _ticket_entries(ticket_id: int, limit: int, *, with_agent: bool) -> list[Entry]:
-    records = list(Ticket.history.timeline(ticket_id)[:limit])
-    customer_ids = {r.current_customer_id for r in records} | {
-        r.previous_customer_id for r in records
-    }
-    agent_ids = {r.current_billing_agent_id for r in records} | {
-        r.previous_billing_agent_id for r in records
-    }
-    customer_ids.discard(0)
-    agent_ids.discard(0)
+    """Each version of the ticket compared with the one before it: the versions that
+    opened it or changed its customer, agent (`with_agent`) or discount."""
+    rows = HistoricalTicket.objects.filter(id=ticket_id).order_by(*_OLDEST_FIRST)
+    versions = []
+    previous = None
+    for kind, when, customer_id, agent_id, discount_type, discount_value, *user in rows.values_list(
+        "history_type",
+        "history_date",
+        "customer_id",
+        "billing_agent_id",
+        "discount_type",
+        "discount_value",
+        *USER_COLUMNS,
+    ):
+        current = (customer_id, agent_id, _discount(discount_type, discount_value))
+        old = NOTHING if previous is None else previous
+        if kind == "+":
+            versions.append((when, user, None, current))
+        # Customer and discount (old[::2]) always count; the agent only `with_agent`.
+        elif old != current and (with_agent or old[::2] != current[::2]):
+            versions.append((when, user, old, current))
+        previous = current
+    versions = _newest_first(versions)[:limit]
+    customer_ids = {v[i][0] for v in versions for i in (2, 3) if v[i] is not None}
+    agent_ids = {v[i][1] for v in versions for i in (2, 3) if v[i] is not None}
+    customer_ids.discard(None)
+    agent_ids.discard(None)
     if not with_agent:
         agent_ids.clear()
     customers = (
@@ -143,44 +199,32 @@ def _ticket_entries(ticket_id: int, limit: int, *, with_agent: bool) -> list[Ent
         {a.pk: str(a) for a in BillingAgent.objects.filter(pk__in=agent_ids)} if agent_ids else {}
     )
     entries = []
-    for record in records:
-        if record.history_type == "+":
-            entries.append(
-                Entry(record.history_date, changed_by(record), "ticket", "created", "Ticket opened")
-            )
+    for when, user, old, new in versions:
+        who = user_label(*user)
+        if old is None:
+            entries.append(Entry(when, who, "ticket", "created", "Ticket opened"))
             continue
         changes = []
-        if record.current_customer_id != record.previous_customer_id:
+        if old[0] != new[0]:
             changes.append(
-                FieldChange(
-                    "Customer",
-                    customers.get(record.previous_customer_id, "—"),
-                    customers.get(record.current_customer_id, "—"),
-                )
+                FieldChange("Customer", customers.get(old[0], "—"), customers.get(new[0], "—"))
             )
-        if with_agent and record.current_billing_agent_id != record.previous_billing_agent_id:
+        if with_agent and old[1] != new[1]:
             changes.append(
-                FieldChange(
-                    "Billing agent",
-                    agents.get(record.previous_billing_agent_id, "—"),
-                    agents.get(record.current_billing_agent_id, "—"),
-                )
+                FieldChange("Billing agent", agents.get(old[1], "—"), agents.get(new[1], "—"))
             )
-        old_discount = _discount(record.previous_discount_type, record.previous_discount_value)
-        new_discount = _discount(record.discount_type, record.discount_value)
-        if old_discount != new_discount:
-            changes.append(FieldChange("Discount", old_discount, new_discount))
-        if changes:
-            entries.append(
-                Entry(
-                    when=record.history_date,
-                    who=changed_by(record),
-                    subject="ticket",
-                    action="changed",
-                    title="Ticket changed",
-                    changes=changes,
-                )
+        if old[2] != new[2]:
+            changes.append(FieldChange("Discount", old[2], new[2]))
+        entries.append(
+            Entry(
+                when=when,
+                who=who,
+                subject="ticket",
+                action="changed",
+                title="Ticket changed",
+                changes=changes,
             )
+        )
     return entries
 
 

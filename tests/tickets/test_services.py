@@ -700,6 +700,42 @@ def test_ticket_history_lists_item_payment_and_discount_changes_newest_first():
     assert len(ticket_history(ticket, limit=2)) == 2
 
 
+def test_ticket_history_names_the_customer_and_agent_changes_and_skips_totals_only_saves():
+    clerk = UserFactory(role=FRONT_DESK, first_name="", last_name="", username="desk7")
+    first, second = (
+        BillingAgentFactory(company_name="Acme"),
+        BillingAgentFactory(company_name="Zed"),
+    )
+    customer = CustomerFactory(first_name="Ann", last_name="Lee", billing_agent=first)
+    ticket = services.create_ticket(kind=Kind.REPAIR, location=LocationFactory(), by=clerk)
+    services.attach_customer(ticket=ticket, customer=customer, by=clerk)
+    for price in ("10", "20", "30"):  # totals change: history records, no visible change
+        services.add_item(
+            ticket=ticket,
+            description="Part",
+            quantity=Decimal("1"),
+            unit_price=Decimal(price),
+            by=clerk,
+        )
+    services.set_billing_agent(ticket=ticket, agent=second, by=clerk)
+
+    entries = [e for e in ticket_history(ticket) if e.subject == "ticket"]
+    assert [e.action for e in entries] == ["changed", "changed", "created"]
+    agent_change, attached, created = entries
+    assert [(c.label, c.old, c.new) for c in agent_change.changes] == [
+        ("Billing agent", "Acme", "Zed")
+    ]
+    assert [(c.label, c.old, c.new) for c in attached.changes] == [
+        ("Customer", "—", customer.display_name),
+        ("Billing agent", "—", "Acme"),
+    ]
+    assert created.who == "desk7"
+    # Without billing agents on the plan, an agent-only change is no entry at all.
+    without = [e for e in ticket_history(ticket, with_agent=False) if e.subject == "ticket"]
+    assert [e.action for e in without] == ["changed", "created"]
+    assert [c.label for c in without[0].changes] == ["Customer"]
+
+
 # --- many tickets at once: move_tickets and write_totals ------------------------------------
 
 
