@@ -1,5 +1,7 @@
+import atexit
 import os
 import shutil
+import tempfile
 
 import pytest
 from django.conf import settings as django_settings
@@ -10,6 +12,13 @@ from tests.factories import PASSWORD, UserFactory
 # pytest-playwright runs an event loop in the main thread; Django's ORM refuses to run
 # inside one unless told that this (test-only) use is safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+# The suite's cache (sessions, permission sets) lives in a folder of its own, removed at
+# exit, not in the project's var/cache; set before anything opens the cache.
+if django_settings.CACHES["default"]["BACKEND"].endswith("FileBasedCache"):
+    _cache_dir = tempfile.mkdtemp(prefix="shop-test-cache-")
+    django_settings.CACHES["default"]["LOCATION"] = _cache_dir
+    atexit.register(shutil.rmtree, _cache_dir, ignore_errors=True)
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or ""
 REQUIRE_BROWSER = os.environ.get("REQUIRE_BROWSER") == "1"
