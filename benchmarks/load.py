@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from pathlib import Path
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -37,6 +37,7 @@ from django.test.utils import override_settings
 from django.utils import timezone
 
 from benchmarks.agent_list import seed
+from benchmarks.runner import section_database_url
 from core.roles import MANAGER
 from tickets.models import Ticket
 from tickets.transitions import Status
@@ -58,14 +59,6 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _database_url() -> str:
-    """This section's throwaway database (the runner created it) as a DATABASE_URL."""
-    db = connection.settings_dict
-    password = f":{quote(db['PASSWORD'], safe='')}" if db.get("PASSWORD") else ""
-    user = quote(db["USER"], safe="")
-    return f"postgres://{user}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-
-
 def _server_env(port: int) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
@@ -76,7 +69,7 @@ def _server_env(port: int) -> dict[str, str]:
         CSRF_TRUSTED_ORIGINS=f"http://127.0.0.1:{port}",
         # Plain http on 127.0.0.1: no redirect to https (no TLS proxy in front here).
         SECURE_SSL_REDIRECT="0",
-        DATABASE_URL=_database_url(),
+        DATABASE_URL=section_database_url(),
         LOG_LEVEL="WARNING",
     )
     return env

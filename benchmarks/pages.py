@@ -19,24 +19,27 @@ Protocol (see benchmarks/runner.py): `run(out) -> str` gets a writer for progres
 and a freshly migrated throwaway database, and returns a markdown section.
 """
 
+import multiprocessing
 import os
 import random
 import statistics
+import sys
 import tracemalloc
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.test import Client
 from django.test.utils import override_settings
 from django.utils import timezone
 
-from benchmarks import documents
+from benchmarks import documents, fresh
 from benchmarks.agent_list import seed
+from benchmarks.runner import section_database_url
 from benchmarks.timing import (
     SqlTimer,
     StreamFigures,
@@ -301,16 +304,47 @@ def measure_documents(client: Client, fx: Fixtures, out, label: str) -> dict[str
     return measure_pages(client, pages, out, f"{label} documents")
 
 
-def _measure_scale(client: Client, fx: Fixtures, user, out, label: str) -> dict:
-    out.write(f"Measuring {label}...\n")
-    load_before = os.getloadavg()[0]
-    return {
-        "pages": measure_pages(client, _pages(fx), out, label),
-        "csv": measure_csv(client),
-        "remittance": measure_remittance(fx, user, out),
-        "documents": measure_documents(client, fx, out, label),
-        "load": (load_before, os.getloadavg()[0]),
-    }
+def measure_scale(fixtures: dict, user_id: int, label: str) -> dict:
+    """Every measurement of one scale (benchmarks.fresh runs this in a fresh process)."""
+    out = sys.stdout
+    fx = Fixtures(**fixtures)
+    user = get_user_model().objects.get(pk=user_id)
+    hosts = [*settings.ALLOWED_HOSTS, "testserver"]
+    with override_settings(DEBUG=False, ALLOWED_HOSTS=hosts):
+        client = Client()
+        client.force_login(user)
+        out.write(f"Measuring {label} (in a fresh process, pid {os.getpid()})...\n")
+        load_before = os.getloadavg()[0]
+        figures = {
+            "pages": measure_pages(client, _pages(fx), out, label),
+            "csv": measure_csv(client),
+            "remittance": measure_remittance(fx, user, out),
+            "documents": measure_documents(client, fx, out, label),
+            "load": (load_before, os.getloadavg()[0]),
+        }
+    out.flush()
+    return figures
+
+
+def _settle(out) -> None:
+    """Let the bulk load's writes finish before measuring: PostgreSQL's dirty buffers
+    (CHECKPOINT) and then the kernel's dirty pages (sync), which otherwise are written back
+    while the 4x pages are timed, by the same two cores."""
+    out.write("  checkpoint and sync before measuring\n")
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("CHECKPOINT")  # scripts/with_postgres.sh grants pg_checkpoint
+    except DatabaseError as error:  # a server of one's own, without that grant
+        out.write(f"  (no CHECKPOINT: {error})\n")
+    os.sync()
+
+
+def _measure_fresh(fx: Fixtures, user, label: str) -> dict:
+    """measure_scale in a new interpreter (why: benchmarks.fresh)."""
+    database_url = section_database_url()
+    connection.close()  # the child opens its own; this one would sit idle meanwhile
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(fresh.measure_scale, (database_url, asdict(fx), user.pk, label))
 
 
 def run(out) -> str:
@@ -330,9 +364,8 @@ def run(out) -> str:
         )
         fx = _fixtures(user)
         counts1 = _counts()
-        client = Client()
-        client.force_login(user)
-        one = _measure_scale(client, fx, user, out, "1x")
+        _settle(out)
+        one = _measure_fresh(fx, user, "1x")
 
         out.write(f"Seeding {AGENTS * 3:,} more agents (to 4x)...\n")
         first_new = BillingAgent.objects.order_by("-pk").values_list("pk", flat=True)[0] + 1
@@ -341,7 +374,8 @@ def run(out) -> str:
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE")
         counts4 = _counts()
-        four = _measure_scale(client, fx, user, out, "4x")
+        _settle(out)
+        four = _measure_fresh(fx, user, "4x")
     return _report(counts1, counts4, one, four)
 
 
@@ -412,7 +446,9 @@ def _report(counts1: dict, counts4: dict, one: dict, four: dict) -> str:
         "`invoicing.services.create_invoices`, "
         "and one agent with a 10- and a 500-line invoice (`benchmarks.documents`). The same "
         "ticket, customer and invoices are measured at 1x and 4x. Requests go through the "
-        "Django test client as a Manager (DEBUG off, all middleware), "
+        "Django test client as a Manager (DEBUG off, all middleware), each scale measured "
+        "by a fresh Python process started for it (`benchmarks.fresh`: the process that "
+        "seeded a million tickets is not what a server looks like), "
         f"median of {RUNS} alternated rounds (each round requests every page once) after "
         f"{WARMUP} warm-up rounds; queries counted on one more request, SQL ms the median of "
         "three more. The lookups are htmx requests (the results partial).",

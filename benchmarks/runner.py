@@ -13,6 +13,7 @@ import platform
 import time
 from pathlib import Path
 from typing import TextIO
+from urllib.parse import quote
 
 from django.db import connection
 from django.utils import timezone
@@ -33,6 +34,15 @@ COMMAND = "make bench  (scripts/with_postgres.sh .venv/bin/python -m benchmarks)
 
 class BenchmarkError(Exception):
     pass
+
+
+def section_database_url() -> str:
+    """The current section's throwaway database (run_sections created it) as a
+    DATABASE_URL, for the processes a section starts (gunicorn, a fresh interpreter)."""
+    db = connection.settings_dict
+    password = f":{quote(db['PASSWORD'], safe='')}" if db.get("PASSWORD") else ""
+    user = quote(db["USER"], safe="")
+    return f"postgres://{user}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
 def run_sections(out: TextIO, *, output: Path, only: list[str] | None = None) -> None:
