@@ -21,6 +21,7 @@ from django.forms.renderers import TemplatesSetting
 from core.errors import DomainError
 from core.inputs import InvalidInput, check_document_date, parse_decimal, parse_id, parse_integer
 from core.money import MAX_MONEY, format_money
+from core.widget_html import draw
 
 TOO_LARGE = f"That is too large: at most {format_money(MAX_MONEY)}."
 
@@ -57,10 +58,17 @@ class ShopBoundField(BoundField):
 
 
 class ShopFormRenderer(TemplatesSetting):
-    """The project's one form renderer (settings.FORM_RENDERER)."""
+    """The project's one form renderer (settings.FORM_RENDERER): Django's simple widgets
+    drawn in Python (core.widget_html, identical output), everything else by template."""
 
     field_template_name = "forms/field.html"
     bound_field_class = ShopBoundField
+
+    def render(self, template_name, context, request=None):
+        html = draw(template_name, context)
+        if html is not None:
+            return html
+        return super().render(template_name, context, request)
 
 
 def add_domain_error(form: forms.BaseForm, error: DomainError) -> None:
