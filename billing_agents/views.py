@@ -5,13 +5,15 @@ partial named after the DOM id it swaps (core.htmx.page_or_partial).
 """
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Page, Paginator
-from django.db.models import F, OuterRef, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Expression, F, OuterRef, Subquery
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -29,6 +31,7 @@ from billing_agents.models import (
     FIGURE_FIELDS,
     SORT_FIELDS,
     BillingAgent,
+    BillingAgentQuerySet,
     StatusFilter,
 )
 from billing_agents.pickers import agent_matches
@@ -97,10 +100,18 @@ def _row_permissions(request: HttpRequest) -> dict:
     }
 
 
-def _overdue() -> Coalesce:
-    """What the agent's account has past due today (invoicing.aging, as the aging report's
-    past-due buckets), 0 for none: one subquery in the page's query."""
-    return overdue_balance(timezone.localdate(), OuterRef("account"))
+@lru_cache(maxsize=4)
+def _row_annotations(today: date, hold_days: int) -> dict[str, Expression]:
+    """The manage page's per-row subqueries for `today`: the "On hold" badge and what the
+    agent's account has past due (invoicing.aging, as the aging report's past-due buckets,
+    0 for none). Built once per day (and shop hold setting) per process: an expression
+    is a template that each queryset resolves into a copy of its own, so one build serves
+    every request, and building them cost more than running them."""
+    del hold_days  # part of the cache key only: credit_hold_annotations reads the setting
+    return {
+        **credit_hold_annotations(today),
+        "overdue": overdue_balance(today, OuterRef("account")),
+    }
 
 
 def _close_modal(response: HttpResponse) -> HttpResponse:
@@ -128,14 +139,18 @@ class ListState:
             sort = DEFAULT_SORT
         return cls(q=search_text(query.get("q", "")), status=status, sort=sort)
 
+    def matching(self) -> BillingAgentQuerySet:
+        """The agents the search and filter keep, without figures (what the count needs)."""
+        return BillingAgent.objects.with_status(self.status).search(self.q)
+
     def agents(self) -> BillingAgentFiguresQuerySet:
+        row_annotations = _row_annotations(timezone.localdate(), settings.CREDIT_HOLD_DAYS)
         agents = (
             agents_with_figures()
             .with_status(self.status)
             .search(self.q)
             .only(*LIST_FIELDS)
-            .annotate(**credit_hold_annotations())  # the "On hold" badge, in the same query
-            .annotate(overdue=_overdue())
+            .annotate(**row_annotations)
         )
         if self.sort.removeprefix("-") != OVERDUE_SORT:
             return agents.sorted_by(self.sort)
@@ -163,7 +178,10 @@ class ListState:
 @vary_on_headers("HX-Request")
 def agent_list(request: HttpRequest) -> TemplateResponse:
     state = ListState.from_query(request.GET)
-    page_obj = Paginator(state.agents(), PAGE_SIZE).get_page(request.GET.get("page"))
+    paginator = Paginator(state.agents(), PAGE_SIZE)
+    # The figures' subqueries change no count: count the matching agents alone.
+    paginator.count = state.matching().count()
+    page_obj = paginator.get_page(request.GET.get("page"))
     context = {
         "state": state,
         "columns": state.columns(),
@@ -231,11 +249,8 @@ def agent_search(request: HttpRequest) -> TemplateResponse:
 
 
 def _row_response(request: HttpRequest, agent: BillingAgent) -> TemplateResponse:
-    agent = (
-        agents_with_figures()
-        .annotate(**credit_hold_annotations(), overdue=_overdue())
-        .get(pk=agent.pk)
-    )
+    row_annotations = _row_annotations(timezone.localdate(), settings.CREDIT_HOLD_DAYS)
+    agent = agents_with_figures().annotate(**row_annotations).get(pk=agent.pk)
     [agent] = mark_holds([agent])
     response = TemplateResponse(
         request, f"{LIST_TEMPLATE}#agent-row", {"agent": agent, **_row_permissions(request)}
