@@ -47,6 +47,7 @@ from tickets.models import (
     TicketPayment,
     fresh_agent_figures,
 )
+from tickets.tallies import rebuild_status_tallies
 from tickets.totals import Line, compute_totals, stored_figures
 from tickets.transitions import FINAL_STATUSES, Kind, Status
 
@@ -268,8 +269,10 @@ def seed(*, agents: int, first_agent: int, rng: random.Random) -> dict:
         counts["tickets"] += len(tickets)
         counts["items"] += len(items)
         counts["payments"] += len(payments)
-    # bulk_create skips the services, so store every agent's open figures in one UPDATE.
+    # bulk_create skips the services, so store every agent's open figures in one UPDATE
+    # and the dashboard's status tallies from the tickets.
     BillingAgent.objects.update(**fresh_agent_figures())
+    rebuild_status_tallies()
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
     counts["seconds"] = time.perf_counter() - started

@@ -4,13 +4,12 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
 
 from billing_runs.queries import due_payer_count
 from core.money import ZERO
 from invoicing.models import Invoice
-from tickets.models import Ticket
+from tickets.tallies import Tallies, read_tallies
 from tickets.transitions import Status
 
 
@@ -28,29 +27,22 @@ class OpenTickets:
     by_status: list[tuple[str, str, int]]
     waiting_count: int
     waiting_due: Decimal
-
-
-def open_ticket_rows() -> QuerySet:
-    """(status, count, balance due) per open status. COUNT(*), not COUNT(id): the id is not
-    in the open-ticket index, and reading it would cost a heap visit per ticket."""
-    return (
-        Ticket.objects.open()
-        .values_list("status")
-        .annotate(n=Count("*"), due=Sum("balance_due"))
-        .order_by()
-    )
+    # What the figures were read from, so the view can fold a long ledger.
+    ledger: Tallies | None = None
 
 
 def open_tickets() -> OpenTickets:
-    """The open tickets per status and what the Waiting for Payment ones still owe, in one
-    query: an index-only scan of the open-ticket index (tickets migration 0009), which
-    holds status and balance_due of open tickets only."""
-    found = {status: (n, due) for status, n, due in open_ticket_rows()}
+    """The open tickets per status and what the Waiting for Payment ones still owe, from the
+    stored tallies (tickets.tallies): one query over a ledger that folding keeps short,
+    whatever the number of tickets. `ledger` says whether the view should fold it."""
+    tallies = read_tallies()
+    found = {status: figures for status, figures in tallies.by_status.items() if figures[0]}
     waiting_count, waiting_due = found.get(Status.WAITING_FOR_PAYMENT, (0, ZERO))
     return OpenTickets(
         by_status=[(s.value, s.label, found[s.value][0]) for s in Status if s.value in found],
         waiting_count=waiting_count,
         waiting_due=waiting_due or ZERO,
+        ledger=tallies,
     )
 
 

@@ -4,11 +4,15 @@ from django.views.decorators.http import require_GET
 
 from core.plans import billing_enabled
 from dashboard import figures
+from tickets.tallies import fold_status_tallies
 
 
 @require_GET
 def dashboard(request: HttpRequest) -> TemplateResponse:
     tickets = figures.open_tickets()
+    if tickets.ledger is not None and tickets.ledger.needs_fold:
+        # Bookkeeping, not a user's change: any reader may fold, and folds never double-count.
+        fold_status_tallies(up_to=tickets.ledger.last_id)
     context = {
         "by_status": tickets.by_status,
         "wfp_count": tickets.waiting_count,

@@ -16,7 +16,8 @@ from django.db.models.functions import Coalesce
 from billing_agents.models import BillingAgent, BillingAgentQuerySet
 from core.money import ZERO, to_cents
 from customers.models import Customer, CustomerQuerySet
-from tickets.models import Ticket, fresh_agent_figures
+from tickets.models import Ticket, fresh_agent_figures, fresh_status_tallies
+from tickets.tallies import status_tallies
 
 MONEY = models.DecimalField(max_digits=14, decimal_places=2)
 
@@ -96,6 +97,32 @@ def agent_figure_drift() -> list[FigureDrift]:
         balance, fresh_balance = to_cents(Decimal(balance)), to_cents(Decimal(fresh_balance))
         if balance != fresh_balance or count != fresh_count:
             drift.append(FigureDrift(pk, name, balance, count, fresh_balance, fresh_count))
+    return drift
+
+
+@dataclass(frozen=True)
+class TallyDrift:
+    """An open status whose tally (tickets.tallies) differs from a fresh computation."""
+
+    status: str
+    stored_count: int
+    stored_due: Decimal
+    fresh_count: int
+    fresh_due: Decimal
+
+
+def status_tally_drift() -> list[TallyDrift]:
+    """Every open status whose tallied count or balance due differs from a fresh
+    computation over the open tickets (fresh_status_tallies), in status order: two
+    queries. Read while writers run, a change between the two reads shows as drift."""
+    stored = status_tallies()
+    fresh = {status: (n, to_cents(Decimal(str(due)))) for status, n, due in fresh_status_tallies()}
+    drift = []
+    for status in sorted(stored.keys() | fresh.keys()):
+        stored_count, stored_due = stored.get(status, (0, ZERO))
+        fresh_count, fresh_due = fresh.get(status, (0, ZERO))
+        if (stored_count, stored_due) != (fresh_count, fresh_due):
+            drift.append(TallyDrift(status, stored_count, stored_due, fresh_count, fresh_due))
     return drift
 
 

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
 from django.db.models import (
+    Count,
     F,
     Func,
     OuterRef,
@@ -14,13 +15,11 @@ from django.db.models import (
     Subquery,
     Sum,
     Value,
-    Window,
     prefetch_related_objects,
 )
-from django.db.models.functions import Coalesce, Lag
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
-from simple_history.manager import HistoricalQuerySet
 from simple_history.models import HistoricalRecords
 
 from billing_agents.models import BillingAgent
@@ -171,68 +170,6 @@ class TicketQuerySet(models.QuerySet):
         return queryset
 
 
-# --- history querysets (the ticket page's timeline, tickets/history.py) -------------------
-
-# Oldest first within one object, so Lag() reads the version before each record.
-_HISTORY_ORDER = [F("history_date").asc(), F("history_id").asc()]
-# Ticket fields the timeline reports; status moves have their own list (TicketStatusChange)
-# and the stored totals follow from the items, discount and payments.
-TICKET_TIMELINE_FIELDS = ["customer_id", "billing_agent_id", "discount_type", "discount_value"]
-ITEM_TIMELINE_FIELDS = ["description", "quantity", "unit_price", "taxable"]
-
-
-def _previous(field: str) -> Window:
-    """The value `field` had in the object's previous history record (NULL for the first)."""
-    return Window(Lag(field), partition_by=[F("id")], order_by=_HISTORY_ORDER)
-
-
-class TicketHistoryQuerySet(HistoricalQuerySet):
-    def timeline(self, ticket_id: int) -> "TicketHistoryQuerySet":
-        """The ticket's records that changed a party or the discount, newest first, each
-        with `previous_<field>` annotations; one query, however long the history."""
-        annotations = {}
-        changed = Q(history_type="+")
-        for name in TICKET_TIMELINE_FIELDS:
-            if name.endswith("_id"):  # nullable foreign keys: "none" reads as 0 here
-                annotations[f"current_{name}"] = Coalesce(F(name), Value(0))
-                annotations[f"previous_{name}"] = Coalesce(_previous(name), Value(0))
-                changed |= ~Q(**{f"current_{name}": F(f"previous_{name}")})
-            else:
-                annotations[f"previous_{name}"] = _previous(name)
-                changed |= ~Q(**{name: F(f"previous_{name}")})
-        return (
-            self.filter(id=ticket_id)
-            .annotate(**annotations)
-            .filter(changed)
-            .select_related("history_user")
-            .order_by("-history_date", "-history_id")
-        )
-
-
-class TicketItemHistoryQuerySet(HistoricalQuerySet):
-    def timeline(self, ticket_id: int) -> "TicketItemHistoryQuerySet":
-        """Every version of the ticket's items (added, changed, removed), newest first,
-        each with `previous_<field>` annotations; one query, however long the history."""
-        annotations = {f"previous_{name}": _previous(name) for name in ITEM_TIMELINE_FIELDS}
-        return (
-            self.filter(ticket_id=ticket_id)
-            .annotate(**annotations)
-            .select_related("history_user")
-            .order_by("-history_date", "-history_id")
-        )
-
-
-class TicketPaymentHistoryQuerySet(HistoricalQuerySet):
-    def timeline(self, ticket_id: int) -> "TicketPaymentHistoryQuerySet":
-        """Payments recorded on (or removed from) the ticket, newest first; one query."""
-        return (
-            self.filter(ticket_id=ticket_id)
-            .exclude(history_type="~")
-            .select_related("history_user")
-            .order_by("-history_date", "-history_id")
-        )
-
-
 def ticket_number(pk: int) -> str:
     """A saved ticket's number ("T-000123") from its id, without building a Ticket."""
     return f"T-{pk:06d}"
@@ -284,7 +221,7 @@ class Ticket(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    history = HistoricalRecords(historical_queryset=TicketHistoryQuerySet)
+    history = HistoricalRecords()
     objects = TicketQuerySet.as_manager()
 
     class Meta:
@@ -509,17 +446,20 @@ class Ticket(models.Model):
                     limit_overridden = True
         source = self.status
         self.status = target
-        self.save(update_fields=["status", "updated_at"])
-        refresh_agent_figures([self.billing_agent_id])
-        return TicketStatusChange.objects.create(
-            ticket=self,
-            from_status=source,
-            to_status=target,
-            changed_by=by,
-            credit_limit_override=limit_overridden,
-            credit_hold_override=hold_overridden,
-            note=note,
-        )
+        # One transaction even for a caller without one (seed, factory): ticket and tallies.
+        with transaction.atomic(savepoint=False):
+            self.save(update_fields=["status", "updated_at"])
+            refresh_agent_figures([self.billing_agent_id])
+            record_tally_changes([(source, self.balance_due)], [(target, self.balance_due)])
+            return TicketStatusChange.objects.create(
+                ticket=self,
+                from_status=source,
+                to_status=target,
+                changed_by=by,
+                credit_limit_override=limit_overridden,
+                credit_hold_override=hold_overridden,
+                note=note,
+            )
 
 
 class TicketItem(models.Model):
@@ -533,7 +473,7 @@ class TicketItem(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     # Added, changed and removed lines stay on record (who and when) for the ticket page.
-    history = HistoricalRecords(historical_queryset=TicketItemHistoryQuerySet)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["id"]
@@ -593,7 +533,7 @@ class TicketPayment(models.Model):
     reason = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    history = HistoricalRecords(historical_queryset=TicketPaymentHistoryQuerySet)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -679,7 +619,8 @@ def write_totals(tickets: Sequence[Ticket], *, by=None, field: str | None = None
     InvalidDiscount, PaidOverTotal), before anything is written. Two reads, one UPDATE
     and one history insert (by the ticket's `_history_user`, else `by`) whatever the count
     (core.bulk.update_rows: one set-based UPDATE per 500 tickets on PostgreSQL), then
-    the stored figures of the tickets' agents (refresh_agent_figures: two more).
+    the stored figures of the tickets' agents (refresh_agent_figures: two more) and the
+    status tallies (record_tally_changes: one insert when a balance due changed).
     """
     tickets = list(tickets)
     if not tickets:
@@ -688,15 +629,20 @@ def write_totals(tickets: Sequence[Ticket], *, by=None, field: str | None = None
     for ticket, totals in zip(tickets, fresh, strict=True):
         ensure_valid(totals, number=ticket.number, field=field)
     now = timezone.now()
+    # The tallies' "before": the objects in hand, which the callers locked in this transaction.
+    before = tally_states(tickets)
     for ticket, totals in zip(tickets, fresh, strict=True):
         for name, value in stored_figures(totals).items():
             setattr(ticket, name, value)
         ticket.updated_at = now
-    # Every figure is written, not only those that differ from the object in hand: a
-    # stale object must never leave a stored figure behind the fresh computation.
-    update_rows(tickets, [*TOTAL_FIELDS, "updated_at"])
-    Ticket.history.bulk_history_create(tickets, update=True, default_user=by, default_date=now)
-    refresh_agent_figures(ticket.billing_agent_id for ticket in tickets)
+    # One transaction even for a caller without one (seed, factory): totals and tallies.
+    with transaction.atomic(savepoint=False):
+        # Every figure is written, not only those that differ from the object in hand: a
+        # stale object must never leave a stored figure behind the fresh computation.
+        update_rows(tickets, [*TOTAL_FIELDS, "updated_at"])
+        Ticket.history.bulk_history_create(tickets, update=True, default_user=by, default_date=now)
+        refresh_agent_figures(ticket.billing_agent_id for ticket in tickets)
+        record_tally_changes(before, tally_states(tickets))
     return fresh
 
 
@@ -742,3 +688,74 @@ def refresh_agent_figures(agent_ids: Iterable[int | None]) -> None:
         locked = BillingAgent.objects.select_for_update().filter(pk__in=ids).order_by("pk")
         list(locked.values_list("pk", flat=True))
         BillingAgent.objects.filter(pk__in=ids).update(**fresh_agent_figures())
+
+
+# --- the open-ticket tallies per status (the dashboard's figures) ---------------------------
+
+TALLY_MONEY = {"max_digits": 14, "decimal_places": 2}
+# A ticket's part of the tallies: its status and its balance due.
+TallyState = tuple[str, Decimal]
+
+
+class StatusTally(models.Model):
+    """One change to an open status's figures: tickets added (or taken off, negative) and
+    their balance due. A status's figure is the SUM of its rows; only open statuses
+    (TicketQuerySet.open()) are tallied.
+
+    A ledger, not a counter row per status: writers only INSERT, so there is no hot row to
+    lock and no lock order to keep with refresh_agent_figures' agent rows. Folding
+    (tickets.tallies.fold_status_tallies) keeps it short.
+    """
+
+    status = models.CharField(max_length=30, choices=Status.choices)
+    tickets = models.IntegerField()
+    balance_due = models.DecimalField(**TALLY_MONEY)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.status}: {self.tickets:+d} tickets, {format_money(self.balance_due)}"
+
+
+def tally_states(tickets: Iterable[Ticket]) -> list[TallyState]:
+    """(status, balance due) of each distinct ticket as it is in hand now."""
+    return [(t.status, t.balance_due) for t in {t.pk: t for t in tickets}.values()]
+
+
+def record_tally_changes(before: Iterable[TallyState], after: Iterable[TallyState]) -> None:
+    """Record in the status tallies that tickets that were `before` are now `after`
+    ((status, balance due) pairs; a new ticket has no "before", a deleted one no "after").
+
+    Call in the transaction of the change, with the tickets locked, beside
+    refresh_agent_figures. Closed and Cancelled are not tallied, so a ticket leaving the
+    open statuses only subtracts from its old one. One INSERT of at most one row per
+    status whose count or sum changed; no query when nothing changed.
+    """
+    counts: dict[str, int] = defaultdict(int)
+    sums: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for sign, states in ((-1, before), (1, after)):
+        for status, balance_due in states:
+            if status in FINAL_STATUSES:
+                continue
+            counts[status] += sign
+            sums[status] += sign * balance_due
+    rows = [
+        StatusTally(status=status, tickets=counts[status], balance_due=to_cents(sums[status]))
+        for status in sorted(counts)
+        if counts[status] or sums[status]
+    ]
+    if rows:
+        StatusTally.objects.bulk_create(rows)
+
+
+def fresh_status_tallies() -> models.QuerySet:
+    """(status, count, balance due) per open status, computed from the tickets: the one
+    definition of what the tallies hold. COUNT(*), not COUNT(id): on PostgreSQL the open-
+    ticket index (migration 0009) answers it index-only, and the id is not in it."""
+    return (
+        Ticket.objects.open()
+        .values_list("status")
+        .annotate(n=Count("*"), due=Sum("balance_due"))
+        .order_by()
+    )

@@ -30,7 +30,9 @@ from tickets.models import (
     TicketItem,
     TicketPayment,
     TicketStatusChange,
+    record_tally_changes,
     refresh_agent_figures,
+    tally_states,
 )
 from tickets.totals import InvalidDiscount
 from tickets.transitions import INITIAL_STATUS, INVOICING, STAFF, Kind, Status
@@ -121,6 +123,7 @@ def create_ticket(
     )
     ticket._history_user = by
     ticket.save()
+    record_tally_changes([], tally_states([ticket]))  # a new open ticket counts
     ticket.recalculate_totals()
     if customer is not None:
         attach_customer(ticket=ticket, customer=customer, by=by)
@@ -503,7 +506,8 @@ def move_tickets(
     Each move is checked by Ticket.check_move first; the first refusal raises
     InvalidTransition and nothing is written (`written_off`: see Ticket.check_move). One
     UPDATE, one history insert and one status-change insert whatever the count, and the
-    agents' stored figures kept (refresh_agent_figures).
+    agents' stored figures and the status tallies kept (refresh_agent_figures,
+    record_tally_changes).
     """
     if via == STAFF and target == Status.WAITING_FOR_PAYMENT:
         # Staff moves there may meet a credit hold or limit, which only move_ticket checks.
@@ -520,10 +524,12 @@ def move_tickets(
         )
         for ticket in tickets
     ]
+    before = tally_states(tickets)
     Ticket.objects.filter(pk__in=[t.pk for t in tickets]).update(status=target, updated_at=now)
     for ticket in tickets:
         ticket.status = target
         ticket.updated_at = now
     Ticket.history.bulk_history_create(tickets, update=True, default_user=by, default_date=now)
     refresh_agent_figures(ticket.billing_agent_id for ticket in tickets)
+    record_tally_changes(before, tally_states(tickets))
     return TicketStatusChange.objects.bulk_create(changes)

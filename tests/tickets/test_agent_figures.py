@@ -45,6 +45,8 @@ from tests.factories import (
     agent_ticket,
     waiting_ticket,
 )
+from tests.tickets.test_status_tallies import fresh as fresh_tallies
+from tests.tickets.test_status_tallies import tallied
 from tickets import services
 from tickets.customer_agent import change_customer_agent
 from tickets.figures import agent_figure_drift
@@ -398,7 +400,8 @@ STEPS: Counter = Counter()
 
 
 class AgentFigures(RuleBasedStateMachine):
-    """Stored figures equal a fresh computation for every agent after every step."""
+    """Stored figures equal a fresh computation for every agent, and the status tallies
+    (tests/tickets/test_status_tallies.py) over all tickets, after every step."""
 
     tickets = Bundle("tickets")
     invoices = Bundle("invoices")
@@ -594,6 +597,10 @@ class AgentFigures(RuleBasedStateMachine):
     def stored_figures_equal_a_fresh_computation(self):
         for agent in self.agents:
             assert stored(agent) == fresh(agent), agent.pk
+
+    @invariant()
+    def status_tallies_equal_a_fresh_computation(self):
+        assert tallied() == fresh_tallies()
 
 
 AgentFigures.TestCase.settings = settings(

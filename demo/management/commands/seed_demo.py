@@ -43,6 +43,7 @@ from tickets.models import (
     TicketItem,
     TicketPayment,
 )
+from tickets.tallies import rebuild_status_tallies
 from tickets.transitions import Kind, Status
 
 DEMO_PASSWORD = "demo-pass-2026"
@@ -221,6 +222,8 @@ class Command(BaseCommand):
         else:
             with transaction.atomic():
                 self.load(random.Random(seed))
+                # The demo creates its tickets directly, not through create_ticket.
+                rebuild_status_tallies()
         self.print_logins()
 
     def ensure_users(self) -> None:
