@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, Sum
+from django.db.models import F, Prefetch, Q, Sum
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -34,7 +34,12 @@ from invoicing.accounts import (
     account_of,
     customer_receivables,
 )
-from invoicing.documents import document_pdf, invoice_document, ticket_number
+from invoicing.documents import (
+    document_pdf,
+    invoice_document,
+    invoice_page_lines,
+    ticket_number,
+)
 from invoicing.forms import (
     CreateInvoicesForm,
     InvoiceFilterForm,
@@ -257,10 +262,12 @@ def payer_search(request: HttpRequest) -> TemplateResponse:
 def _payments_on(invoice: Invoice):
     """Payments recorded for the invoice or paying any of its lines (payments on the
     account), oldest first."""
-    paid_here = RemittanceAllocation.objects.filter(
-        remittance=OuterRef("pk"), invoice_line__invoice=invoice
+    # An IN list worked out once: an EXISTS per payment re-walked every line of the
+    # invoice for each payment in the books (a 500-line invoice page grew with them).
+    paid_here = RemittanceAllocation.objects.filter(invoice_line__invoice=invoice).values(
+        "remittance_id"
     )
-    return Remittance.objects.filter(Q(invoice=invoice) | Q(Exists(paid_here))).order_by(
+    return Remittance.objects.filter(Q(invoice=invoice) | Q(pk__in=paid_here)).order_by(
         "received_on", "id"
     )
 
@@ -306,6 +313,7 @@ def _invoice_context(invoice: Invoice) -> dict:
     write_offs = list(invoice.write_offs.select_related("created_by", "voided_by"))
     return {
         **document.context(),
+        "lines": invoice_page_lines(document.lines),
         "remittances": remittances,
         "credit_applied": credit_applied,
         "overpaid": overpaid,
