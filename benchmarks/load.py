@@ -38,6 +38,7 @@ from django.utils import timezone
 
 from benchmarks.agent_list import seed
 from benchmarks.runner import section_database_url
+from benchmarks.timing import settle
 from core.roles import MANAGER
 from tickets.models import Ticket
 from tickets.transitions import Status
@@ -260,6 +261,7 @@ def run(out) -> str:
     with override_settings(DEBUG=False):  # no query log while seeding
         seeded = seed(agents=AGENTS, first_agent=1, rng=rng)
     out.write(f"  seeded in {seeded['seconds']:.0f} s\n")
+    settle(out)
     password = secrets.token_urlsafe(16)
     user = _manager(password)
     ticket = (
@@ -319,7 +321,8 @@ def _report(
         "127.0.0.1 with the production settings (DJANGO_PRODUCTION=1, DEBUG off, WhiteNoise "
         "manifest storage, persistent database connections; SECURE_SSL_REDIRECT off because "
         f"plain http) against the 1x data ({seeded['agents']:,} agents, "
-        f"{seeded['customers']:,} customers, {seeded['tickets']:,} tickets). A Manager logs "
+        f"{seeded['customers']:,} customers, {seeded['tickets']:,} tickets), after a "
+        "CHECKPOINT and sync of the seeding's writes. A Manager logs "
         f"in through the login form; then {CLIENTS} client threads in the benchmark process, "
         "each with its own keep-alive `http.client` connection, request one page as fast "
         f"as the answers come for {SECONDS:.0f} s (after a {WARMUP_SECONDS:.0f} s warm-up "

@@ -32,7 +32,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db import DatabaseError, connection
+from django.db import connection
 from django.test import Client
 from django.test.utils import override_settings
 from django.utils import timezone
@@ -44,6 +44,7 @@ from benchmarks.timing import (
     SqlTimer,
     StreamFigures,
     alternated_samples,
+    settle,
     sql_figures,
     stream_get,
     timed_ms,
@@ -318,25 +319,13 @@ def measure_scale(fixtures: dict, user_id: int, label: str) -> dict:
         figures = {
             "pages": measure_pages(client, _pages(fx), out, label),
             "csv": measure_csv(client),
-            "remittance": measure_remittance(fx, user, out),
             "documents": measure_documents(client, fx, out, label),
+            # Last: its writes leave autovacuum work that would run beside other timings.
+            "remittance": measure_remittance(fx, user, out),
             "load": (load_before, os.getloadavg()[0]),
         }
     out.flush()
     return figures
-
-
-def _settle(out) -> None:
-    """Let the bulk load's writes finish before measuring: PostgreSQL's dirty buffers
-    (CHECKPOINT) and then the kernel's dirty pages (sync), which otherwise are written back
-    while the 4x pages are timed, by the same two cores."""
-    out.write("  checkpoint and sync before measuring\n")
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("CHECKPOINT")  # scripts/with_postgres.sh grants pg_checkpoint
-    except DatabaseError as error:  # a server of one's own, without that grant
-        out.write(f"  (no CHECKPOINT: {error})\n")
-    os.sync()
 
 
 def _measure_fresh(fx: Fixtures, user, label: str) -> dict:
@@ -364,17 +353,15 @@ def run(out) -> str:
         )
         fx = _fixtures(user)
         counts1 = _counts()
-        _settle(out)
+        settle(out)
         one = _measure_fresh(fx, user, "1x")
 
         out.write(f"Seeding {AGENTS * 3:,} more agents (to 4x)...\n")
         first_new = BillingAgent.objects.order_by("-pk").values_list("pk", flat=True)[0] + 1
         seed(agents=AGENTS * 3, first_agent=AGENTS + 1, rng=rng)
         _invoice_agents(first_new, user)
-        with connection.cursor() as cursor:
-            cursor.execute("VACUUM ANALYZE")
         counts4 = _counts()
-        _settle(out)
+        settle(out)
         four = _measure_fresh(fx, user, "4x")
     return _report(counts1, counts4, one, four)
 
@@ -448,7 +435,9 @@ def _report(counts1: dict, counts4: dict, one: dict, four: dict) -> str:
         "ticket, customer and invoices are measured at 1x and 4x. Requests go through the "
         "Django test client as a Manager (DEBUG off, all middleware), each scale measured "
         "by a fresh Python process started for it (`benchmarks.fresh`: the process that "
-        "seeded a million tickets is not what a server looks like), "
+        "seeded a million tickets is not what a server looks like) after a VACUUM ANALYZE, "
+        "CHECKPOINT and sync of the load (`benchmarks.timing.settle`), the remittance last "
+        "(its writes leave autovacuum work), "
         f"median of {RUNS} alternated rounds (each round requests every page once) after "
         f"{WARMUP} warm-up rounds; queries counted on one more request, SQL ms the median of "
         "three more. The lookups are htmx requests (the results partial).",

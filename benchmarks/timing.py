@@ -1,12 +1,13 @@
 """The one way the benchmarks time things: medians of repeated runs after a warm-up."""
 
+import os
 import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.test import Client
 
 T = TypeVar("T")
@@ -146,3 +147,18 @@ def stream_get(client: Client, url: str) -> StreamFigures:
         rows=rows,
         size=size,
     )
+
+
+def settle(out) -> None:
+    """Let the bulk load's work finish before measuring, so it is not done beside the
+    timings by the same two cores: VACUUM ANALYZE (else autovacuum does it meanwhile),
+    PostgreSQL's dirty buffers (CHECKPOINT), then the kernel's dirty pages (sync)."""
+    out.write("  vacuum, checkpoint and sync before measuring\n")
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("CHECKPOINT")  # scripts/with_postgres.sh grants pg_checkpoint
+    except DatabaseError as error:  # a server of one's own, without that grant
+        out.write(f"  (no CHECKPOINT: {error})\n")
+    os.sync()
