@@ -588,7 +588,7 @@ def _report(seeded, seeded4, checked, plain, indexed, plain4, indexed4, plan_bef
         "### Why page ≤ 1.5 x floor is out of reach",
         "",
         f"Outside SQL, every request costs about {overhead:.0f} ms here (median of page "
-        "minus page SQL): middleware, the session, the user and permission queries, and "
+        "minus page SQL): middleware, the session, the user query, and "
         "rendering 25 rows with Django templates. Sorted by company the floor is "
         f"{company_floor:.1f} ms, so 1.5 x floor is less than that fixed cost even with no "
         "figures at all; no server-rendered Django page can meet it. The SQL the page runs "
