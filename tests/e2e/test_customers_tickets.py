@@ -37,6 +37,14 @@ def status_badge(page):
     return page.locator("#ticket-workspace h1 [data-testid=ticket-status]")
 
 
+def settled(page):
+    """Wait until the workspace swapped in by the last htmx answer has settled: htmx binds
+    the new lookup's triggers only then, so typing earlier sends no search."""
+    expect(page.locator("#ticket-workspace")).not_to_have_class(
+        re.compile(r"htmx-(added|settling)")
+    )
+
+
 def test_look_up_a_customer_and_set_its_billing_agent(live_server, login, clerk, shop):
     agent, customer = shop
     page = login(clerk)
@@ -146,6 +154,7 @@ def test_repair_with_deposit_and_discount_reaches_waiting_for_payment(
     expect(page.locator("[data-figure=paid]")).to_have_text("$50.00")
     expect(page.locator("[data-figure=balance-due]")).to_have_text("$58.25")
 
+    settled(page)
     page.get_by_label("Find customer").fill("555-0199")
     page.get_by_role("button", name="Attach Rosa Ramirez").click()
     expect(page.get_by_test_id("ticket-customer")).to_contain_text("Rosa Ramirez")
