@@ -14,10 +14,9 @@ from django.db import connection
 
 from tests.concurrency import run_together
 from tests.factories import BillingAgentFactory, CustomerFactory, LocationFactory, agent_ticket
+from tests.tickets.clerk_changes import clerk_changes
 from tests.tickets.test_agent_figures import fresh, stored
-from tickets import services
-from tickets.models import PaymentMethod
-from tickets.transitions import Kind, Status
+from tickets.transitions import Kind
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -39,27 +38,8 @@ def test_concurrent_changes_to_one_agents_tickets_leave_its_figures_fresh():
             items=[("Part", 1, "10.00", False)],
         )
 
-    def clerks(add, deposit, cancel, wait):
-        """Four changes to four tickets of the agent: totals twice, status twice."""
-        return (
-            lambda: services.add_item(
-                ticket=add, description="Extra", quantity=D("1"), unit_price=D("5.00"), by=None
-            ),
-            lambda: services.add_deposit(
-                ticket=deposit, amount=D("4.00"), method=PaymentMethod.CASH, by=None
-            ),
-            lambda: services.move_ticket(ticket=cancel, target=Status.CANCELLED, by=None),
-            lambda: services.move_ticket(
-                ticket=wait,
-                target=Status.WAITING_FOR_PAYMENT,
-                by=None,
-                override_credit_limit=True,
-                override_credit_hold=True,
-            ),
-        )
-
     for round_ in range(ROUNDS):
-        outcomes = run_together(*clerks(*(ticket() for _ in range(4))))
+        outcomes = run_together(*clerk_changes(*(ticket() for _ in range(4))))
         assert all(kind == "ok" for kind, _ in outcomes), (round_, outcomes)
         assert stored(agent) == fresh(agent), round_
     # 4 tickets a round, one cancelled: 3 open, 15 + 6 + 10 due.

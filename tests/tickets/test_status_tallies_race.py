@@ -16,9 +16,9 @@ from django.db import connection
 
 from tests.concurrency import run_together
 from tests.factories import CustomerFactory, LocationFactory, TicketFactory
+from tests.tickets.clerk_changes import clerk_changes
 from tests.tickets.test_status_tallies import fresh, tallied
 from tickets import services
-from tickets.models import PaymentMethod
 from tickets.tallies import fold_status_tallies, rebuild_status_tallies
 from tickets.transitions import Kind, Status
 
@@ -44,29 +44,9 @@ def test_folds_racing_writers_never_lose_or_double_count_a_delta():
     def folder():
         return sum(fold_status_tallies() for _ in range(FOLDS))
 
-    def calls(add, deposit, cancel, wait):
-        return (
-            lambda: services.add_item(
-                ticket=add, description="Extra", quantity=D("1"), unit_price=D("5.00"), by=None
-            ),
-            lambda: services.add_deposit(
-                ticket=deposit, amount=D("4.00"), method=PaymentMethod.CASH, by=None
-            ),
-            lambda: services.move_ticket(ticket=cancel, target=Status.CANCELLED, by=None),
-            lambda: services.move_ticket(
-                ticket=wait,
-                target=Status.WAITING_FOR_PAYMENT,
-                by=None,
-                override_credit_limit=True,
-                override_credit_hold=True,
-            ),
-            folder,
-            folder,
-        )
-
     folded = 0
     for round_ in range(ROUNDS):
-        outcomes = run_together(*calls(*(ticket() for _ in range(4))))
+        outcomes = run_together(*clerk_changes(*(ticket() for _ in range(4))), folder, folder)
         assert all(kind == "ok" for kind, _ in outcomes), (round_, outcomes)
         folded += outcomes[-1][1] + outcomes[-2][1]
         assert tallied() == fresh(), round_
