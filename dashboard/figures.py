@@ -28,7 +28,7 @@ class OpenTickets:
     waiting_count: int
     waiting_due: Decimal
     # What the figures were read from, so the view can fold a long ledger.
-    ledger: Tallies | None = None
+    ledger: Tallies
 
 
 def open_tickets() -> OpenTickets:

@@ -10,7 +10,7 @@ from tickets.tallies import fold_status_tallies
 @require_GET
 def dashboard(request: HttpRequest) -> TemplateResponse:
     tickets = figures.open_tickets()
-    if tickets.ledger is not None and tickets.ledger.needs_fold:
+    if tickets.ledger.needs_fold:
         # Bookkeeping, not a user's change: any reader may fold, and folds never double-count.
         fold_status_tallies(up_to=tickets.ledger.last_id)
     context = {
