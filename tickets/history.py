@@ -184,8 +184,10 @@ def _ticket_entries(ticket_id: int, limit: int, *, with_agent: bool) -> list[Ent
             versions.append((when, user, old, current))
         previous = current
     versions = _newest_first(versions)[:limit]
-    customer_ids = {v[i][0] for v in versions for i in (2, 3) if v[i] is not None}
-    agent_ids = {v[i][1] for v in versions for i in (2, 3) if v[i] is not None}
+    # Names are needed only for changes ("Ticket opened" names nobody).
+    changed = [(old, new) for _, _, old, new in versions if old is not None]
+    customer_ids = {state[0] for pair in changed for state in pair}
+    agent_ids = {state[1] for pair in changed for state in pair}
     customer_ids.discard(None)
     agent_ids.discard(None)
     if not with_agent:
